@@ -1,0 +1,151 @@
+"""Building blocks shared by GIT and PaliGemma: activations, attention, the KV cache, the mask rule.
+
+Axis legend used in shape comments:
+  B batch, H heads, Q query positions, K key positions, D head size, L sequence length.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+# ----------------------------------------------------------------------------- activations
+def quick_gelu(x: torch.Tensor) -> torch.Tensor:
+    """CLIP's approximation: x * sigmoid(1.702 x)."""
+    return x * torch.sigmoid(1.702 * x)
+
+
+ACTIVATIONS = {
+    "gelu": F.gelu,
+    "quick_gelu": quick_gelu,
+    "gelu_new": lambda x: F.gelu(x, approximate="tanh"),
+    "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "gelu_fast": lambda x: F.gelu(x, approximate="tanh"),
+    "relu": F.relu,
+    "silu": F.silu,
+    "swish": F.silu,
+}
+
+
+def activation(name: str):
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"Unknown activation '{name}'; known: {sorted(ACTIVATIONS)}") from None
+
+
+# ----------------------------------------------------------------------------- attention
+def attend(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None,
+    need_weights: bool = False,
+    scale: float | None = None,
+    softcap: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Scaled dot-product attention over (B, H, Q, D) x (B, H, K, D).
+
+    `mask` is boolean (True = may attend), broadcastable to (B, H, Q, K).
+    Without `need_weights` (and without soft-capping) this is one fused SDPA call; with it,
+    the same arithmetic is spelled out so the probabilities (B, H, Q, K) can be returned.
+    Key/value heads fewer than query heads (multi-query / grouped-query) are repeated.
+    """
+    if k.shape[1] != q.shape[1]:
+        rep = q.shape[1] // k.shape[1]
+        k = k.repeat_interleave(rep, dim=1)
+        v = v.repeat_interleave(rep, dim=1)
+    scale = scale if scale is not None else 1.0 / math.sqrt(q.shape[-1])
+    if not need_weights and softcap is None:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale), None
+    scores = torch.matmul(q, k.transpose(-1, -2)) * scale  # (B, H, Q, K)
+    if softcap is not None:
+        scores = torch.tanh(scores / softcap) * softcap
+    if mask is not None:
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+    probs = torch.softmax(scores.float(), dim=-1).to(q.dtype)
+    return torch.matmul(probs, v), (probs if need_weights else None)
+
+
+def split_heads(x: torch.Tensor, head_dim: int) -> torch.Tensor:
+    """(B, L, H*D) -> (B, H, L, D)."""
+    b, l, _ = x.shape
+    return x.view(b, l, -1, head_dim).transpose(1, 2)
+
+
+def merge_heads(x: torch.Tensor) -> torch.Tensor:
+    """(B, H, L, D) -> (B, L, H*D)."""
+    b, h, l, d = x.shape
+    return x.transpose(1, 2).reshape(b, l, h * d)
+
+
+# ----------------------------------------------------------------------------- mask rule
+def visibility(query_rank: torch.Tensor, key_rank: torch.Tensor, key_valid: torch.Tensor) -> torch.Tensor:
+    """The one mask rule (big_vision's): query i may see key j iff rank[j] <= rank[i] and j is valid.
+
+    Ranks are `cumsum(mask_ar)`: a run of tokens with mask_ar = 0 shares a rank and sees itself
+    bidirectionally (GIT's image block; PaliGemma's image + prompt), while each token with
+    mask_ar = 1 opens a new rank and so sees only what came before it (causal text).
+    query_rank (B, Q), key_rank (B, K), key_valid (B, K) -> (B, 1, Q, K) boolean.
+    """
+    seen = key_rank[:, None, :] <= query_rank[:, :, None]
+    return (seen & key_valid[:, None, :])[:, None]
+
+
+def ranks_from_ar(mask_ar: torch.Tensor) -> torch.Tensor:
+    """mask_ar (B, L) of 0/1 -> ranks (B, L)."""
+    return torch.cumsum(mask_ar.long(), dim=-1)
+
+
+# ----------------------------------------------------------------------------- KV cache
+class KVCache:
+    """Keys and values of every decoder layer, plus what the mask rule needs about each key.
+
+    Grows by concatenation (decoding on CPU is bound by weight reads, not by these copies).
+    `ranks`/`valid` (B, K) let a new token's mask row be built without re-deriving the prompt.
+    """
+
+    def __init__(self, num_layers: int):
+        self.keys: list[torch.Tensor | None] = [None] * num_layers
+        self.values: list[torch.Tensor | None] = [None] * num_layers
+        self.ranks: torch.Tensor | None = None
+        self.valid: torch.Tensor | None = None
+        self.next_position: torch.Tensor | None = None  # (B,) position id of the next text token
+
+    @property
+    def length(self) -> int:
+        return 0 if self.ranks is None else self.ranks.shape[1]
+
+    def extend_mask_state(self, ranks: torch.Tensor, valid: torch.Tensor) -> None:
+        self.ranks = ranks if self.ranks is None else torch.cat([self.ranks, ranks], dim=1)
+        self.valid = valid if self.valid is None else torch.cat([self.valid, valid], dim=1)
+
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append this step's (B, H, Q, D) keys/values for `layer`; return all of them."""
+        if self.keys[layer] is not None:
+            k = torch.cat([self.keys[layer], k], dim=2)
+            v = torch.cat([self.values[layer], v], dim=2)
+        self.keys[layer], self.values[layer] = k, v
+        return k, v
+
+    def reorder(self, index: torch.Tensor) -> None:
+        """Keep batch rows `index` (beam search reshuffles beams every step)."""
+        self.keys = [None if k is None else k.index_select(0, index) for k in self.keys]
+        self.values = [None if v is None else v.index_select(0, index) for v in self.values]
+        for name in ("ranks", "valid", "next_position"):
+            t = getattr(self, name)
+            if t is not None:
+                setattr(self, name, t.index_select(0, index))
+
+
+class LayerNorm(nn.LayerNorm):
+    """nn.LayerNorm, named here so models import every block from one place."""
+
+
+__all__ = [
+    "activation", "quick_gelu", "attend", "split_heads", "merge_heads",
+    "visibility", "ranks_from_ar", "KVCache", "LayerNorm",
+]

@@ -1,0 +1,1 @@
+"""Model families implemented in gitdemo: GIT (and PaliGemma, in its own module)."""

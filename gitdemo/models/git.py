@@ -1,0 +1,397 @@
+"""GIT: a CLIP ViT image encoder, a linear projection, and a BERT-style decoder over [image; text].
+
+Module attribute names mirror the checkpoint keys of `GitForCausalLM`
+(e.g. `git.image_encoder.vision_model.encoder.layers.0.self_attn.q_proj.weight`), so a state
+dict loads with strict key checking. Quirks reproduced on purpose:
+  * the CLIP encoder is pre-LN and applies `post_layernorm` to *every* token (not just CLS);
+  * the text decoder is post-LN (BERT): LayerNorm(x + sublayer(x));
+  * video frames each add a learned temporal embedding to their vision features;
+  * logits cover image *and* text positions (the reference's layout); the loss uses text only.
+Shapes: B batch, F frames, N image tokens, T text tokens, D hidden size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import GitConfig, GitVisionConfig
+from ..errors import InputError
+from ..layers import KVCache, activation, attend, merge_heads, ranks_from_ar, split_heads, visibility
+
+
+# ============================================================================ vision (CLIP ViT)
+class GitVisionEmbeddings(nn.Module):
+    def __init__(self, cfg: GitVisionConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.class_embedding = nn.Parameter(torch.zeros(cfg.hidden_size))
+        self.patch_embedding = nn.Conv2d(cfg.num_channels, cfg.hidden_size, cfg.patch_size, cfg.patch_size, bias=False)
+        self.position_embedding = nn.Embedding(cfg.num_tokens, cfg.hidden_size)
+
+    def positions(self, grid_h: int, grid_w: int) -> torch.Tensor:
+        """(1 + grid_h * grid_w, D); bicubic interpolation of the patch positions for other sizes."""
+        table = self.position_embedding.weight
+        g = self.cfg.grid
+        if (grid_h, grid_w) == (g, g):
+            return table
+        patch = table[1:].reshape(1, g, g, -1).permute(0, 3, 1, 2)
+        patch = F.interpolate(patch, size=(grid_h, grid_w), mode="bicubic", align_corners=False)
+        return torch.cat([table[:1], patch.permute(0, 2, 3, 1).reshape(grid_h * grid_w, -1)])
+
+    def forward(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool = False) -> torch.Tensor:
+        b, _, h, w = pixel_values.shape
+        size = self.cfg.image_size
+        if (h, w) != (size, size) and not interpolate_pos_encoding:
+            raise InputError(f"The model expects {size}x{size} images, got {h}x{w}.")
+        patches = self.patch_embedding(pixel_values.to(self.patch_embedding.weight.dtype))  # (B, D, gh, gw)
+        gh, gw = patches.shape[-2:]
+        patches = patches.flatten(2).transpose(1, 2)  # (B, gh*gw, D)
+        cls = self.class_embedding.expand(b, 1, -1)
+        return torch.cat([cls, patches], dim=1) + self.positions(gh, gw)
+
+
+class ClipAttention(nn.Module):
+    def __init__(self, cfg: GitVisionConfig):
+        super().__init__()
+        d = cfg.hidden_size
+        self.head_dim = d // cfg.num_attention_heads
+        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d, d) for _ in range(4))
+
+    def forward(self, x: torch.Tensor, need_weights: bool = False):
+        q, k, v = (split_heads(p(x), self.head_dim) for p in (self.q_proj, self.k_proj, self.v_proj))
+        out, probs = attend(q, k, v, None, need_weights)
+        return self.out_proj(merge_heads(out)), probs
+
+
+class ClipMLP(nn.Module):
+    def __init__(self, cfg: GitVisionConfig):
+        super().__init__()
+        self.act = activation(cfg.hidden_act)
+        self.fc1 = nn.Linear(cfg.hidden_size, cfg.intermediate_size)
+        self.fc2 = nn.Linear(cfg.intermediate_size, cfg.hidden_size)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class ClipLayer(nn.Module):
+    """Pre-LN: x + attn(LN(x)), then x + mlp(LN(x))."""
+
+    def __init__(self, cfg: GitVisionConfig):
+        super().__init__()
+        self.layer_norm1 = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+        self.self_attn = ClipAttention(cfg)
+        self.layer_norm2 = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+        self.mlp = ClipMLP(cfg)
+
+    def forward(self, x, need_weights=False):
+        a, probs = self.self_attn(self.layer_norm1(x), need_weights)
+        x = x + a
+        return x + self.mlp(self.layer_norm2(x)), probs
+
+
+class ClipEncoder(nn.Module):
+    def __init__(self, cfg: GitVisionConfig):
+        super().__init__()
+        self.layers = nn.ModuleList(ClipLayer(cfg) for _ in range(cfg.num_hidden_layers))
+
+
+class ClipVisionTransformer(nn.Module):
+    def __init__(self, cfg: GitVisionConfig):
+        super().__init__()
+        self.embeddings = GitVisionEmbeddings(cfg)
+        self.pre_layrnorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)  # sic: the checkpoint's key
+        self.encoder = ClipEncoder(cfg)
+        self.post_layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+
+    def forward(self, pixel_values, output_attentions=False, interpolate_pos_encoding=False):
+        """(B, 3, H, W) -> features (B, N, Dv) and, if asked, per-layer attentions (B, heads, N, N)."""
+        x = self.pre_layrnorm(self.embeddings(pixel_values, interpolate_pos_encoding))
+        attentions = []
+        for layer in self.encoder.layers:
+            x, probs = layer(x, output_attentions)
+            if output_attentions:
+                attentions.append(probs)
+        return self.post_layernorm(x), attentions
+
+
+class GitVisionModel(nn.Module):
+    def __init__(self, cfg: GitVisionConfig):
+        super().__init__()
+        self.vision_model = ClipVisionTransformer(cfg)
+
+
+class GitProjection(nn.Module):
+    def __init__(self, cfg: GitConfig):
+        super().__init__()
+        self.visual_projection = nn.Sequential(
+            nn.Linear(cfg.vision_config.hidden_size, cfg.hidden_size),
+            nn.LayerNorm(cfg.hidden_size, eps=cfg.vision_config.layer_norm_eps),
+        )
+
+    def forward(self, x):
+        return self.visual_projection(x)
+
+
+# ============================================================================ text decoder (BERT, post-LN)
+class GitEmbeddings(nn.Module):
+    def __init__(self, cfg: GitConfig):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(cfg.vocab_size, cfg.hidden_size, padding_idx=cfg.pad_token_id)
+        self.position_embeddings = nn.Embedding(cfg.max_position_embeddings, cfg.hidden_size)
+        self.LayerNorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+
+    def forward(self, input_ids, position_ids):
+        return self.LayerNorm(self.word_embeddings(input_ids) + self.position_embeddings(position_ids))
+
+
+class GitSelfAttention(nn.Module):
+    def __init__(self, cfg: GitConfig):
+        super().__init__()
+        d = cfg.hidden_size
+        self.head_dim = d // cfg.num_attention_heads
+        self.query, self.key, self.value = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+
+
+class GitDenseLN(nn.Module):
+    """dense -> LayerNorm(. + residual): BERT's `attention.output` and `output` blocks."""
+
+    def __init__(self, d_in: int, d_out: int, eps: float):
+        super().__init__()
+        self.dense = nn.Linear(d_in, d_out)
+        self.LayerNorm = nn.LayerNorm(d_out, eps=eps)
+
+    def forward(self, x, residual):
+        return self.LayerNorm(self.dense(x) + residual)
+
+
+class GitAttention(nn.Module):
+    def __init__(self, cfg: GitConfig):
+        super().__init__()
+        self.self = GitSelfAttention(cfg)
+        self.output = GitDenseLN(cfg.hidden_size, cfg.hidden_size, cfg.layer_norm_eps)
+
+
+class GitIntermediate(nn.Module):
+    def __init__(self, cfg: GitConfig):
+        super().__init__()
+        self.dense = nn.Linear(cfg.hidden_size, cfg.intermediate_size)
+        self.act = activation(cfg.hidden_act)
+
+    def forward(self, x):
+        return self.act(self.dense(x))
+
+
+class GitLayer(nn.Module):
+    def __init__(self, cfg: GitConfig, index: int):
+        super().__init__()
+        self.index = index
+        self.attention = GitAttention(cfg)
+        self.intermediate = GitIntermediate(cfg)
+        self.output = GitDenseLN(cfg.intermediate_size, cfg.hidden_size, cfg.layer_norm_eps)
+
+    def forward(self, x, mask, cache: KVCache | None, need_weights: bool):
+        sa = self.attention.self
+        q, k, v = (split_heads(p(x), sa.head_dim) for p in (sa.query, sa.key, sa.value))  # (B, H, Q, Dh)
+        if cache is not None:
+            k, v = cache.update(self.index, k, v)  # (B, H, K, Dh), K = cached + Q
+        a, probs = attend(q, k, v, mask, need_weights)
+        x = self.attention.output(merge_heads(a), x)
+        return self.output(self.intermediate(x), x), probs
+
+
+class GitEncoder(nn.Module):
+    def __init__(self, cfg: GitConfig):
+        super().__init__()
+        self.layer = nn.ModuleList(GitLayer(cfg, i) for i in range(cfg.num_hidden_layers))
+
+
+# ============================================================================ the whole model
+@dataclass
+class GitOutput:
+    """What `GitForCausalLM.forward` returns (the reference's field names)."""
+
+    logits: torch.Tensor  # (B, N + T, vocab): image and text positions
+    loss: torch.Tensor | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None  # per decoder layer (B, H, N + T, N + T)
+    vision_attentions: tuple[torch.Tensor, ...] | None = None  # per vision layer (B*F, H, n, n)
+
+
+@dataclass
+class StepOutput:
+    """One decoder pass on top of a cache: what generation needs."""
+
+    logits: torch.Tensor  # (B, Q, vocab) for the positions asked for
+    attentions: list[torch.Tensor] | None  # per layer (B, H, Q, K)
+
+
+class GitModel(nn.Module):
+    def __init__(self, cfg: GitConfig):
+        super().__init__()
+        self.embeddings = GitEmbeddings(cfg)
+        self.image_encoder = GitVisionModel(cfg.vision_config)
+        self.encoder = GitEncoder(cfg)
+        self.visual_projection = GitProjection(cfg)
+        if cfg.num_image_with_embedding:
+            self.img_temporal_embedding = nn.ParameterList(
+                nn.Parameter(torch.zeros(1, 1, cfg.vision_config.hidden_size)) for _ in range(cfg.num_image_with_embedding)
+            )
+
+
+class GitForCausalLM(nn.Module):
+    """GIT with its LM head. Pure tensor code: no PIL, tokenizer or sampling in here."""
+
+    def __init__(self, config: GitConfig):
+        super().__init__()
+        self.config = config
+        self.git = GitModel(config)
+        self.output = nn.Linear(config.hidden_size, config.vocab_size)
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.output.weight.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.output.weight.device
+
+    def encode_image(self, pixel_values: torch.Tensor, output_attentions: bool = False,
+                     interpolate_pos_encoding: bool = False):
+        """(B, 3, H, W) or (B, F, 3, H, W) -> projected image tokens (B, N, D), vision attentions.
+
+        A video's frames go through the encoder as one batch of B*F images; each frame's tokens
+        then get that frame's temporal embedding and the frames are laid side by side (F*n tokens).
+        """
+        vit = self.git.image_encoder.vision_model
+        pixel_values = pixel_values.to(self.dtype)
+        if pixel_values.ndim == 4:
+            feats, att = vit(pixel_values, output_attentions, interpolate_pos_encoding)
+        elif pixel_values.ndim == 5:
+            b, f = pixel_values.shape[:2]
+            temporal = getattr(self.git, "img_temporal_embedding", None)
+            if temporal is None or f > len(temporal):
+                trained = 0 if temporal is None else len(temporal)
+                raise InputError(f"This checkpoint was trained on {trained or 'single images, not'} "
+                                 f"{'frames' if trained else 'videos'}; got {f} frames.")
+            feats, att = vit(pixel_values.flatten(0, 1), output_attentions, interpolate_pos_encoding)
+            feats = feats.unflatten(0, (b, f)) + torch.stack(list(temporal[:f]), dim=1)  # (B, F, n, Dv)
+            feats = feats.flatten(1, 2)
+        else:
+            raise InputError(f"pixel_values must have 4 or 5 dimensions, got shape {tuple(pixel_values.shape)}.")
+        return self.git.visual_projection(feats), att
+
+    def decode(self, embeds: torch.Tensor, ranks: torch.Tensor, valid: torch.Tensor, cache: KVCache | None,
+               output_attentions: bool = False, logits_for: slice | None = None) -> StepOutput:
+        """Run the decoder over new positions `embeds` (B, Q, D) on top of `cache`.
+
+        `ranks`/`valid` (B, Q) describe the new positions for the mask rule; the cache (if any)
+        remembers them for later steps. `logits_for` restricts the LM head to some positions.
+        """
+        if cache is not None:
+            cache.extend_mask_state(ranks, valid)
+            key_ranks, key_valid = cache.ranks, cache.valid
+        else:
+            key_ranks, key_valid = ranks, valid
+        mask = visibility(ranks, key_ranks, key_valid)
+        x, attentions = embeds, []
+        for layer in self.git.encoder.layer:
+            x, probs = layer(x, mask, cache, output_attentions)
+            if output_attentions:
+                attentions.append(probs)
+        if logits_for is not None:
+            x = x[:, logits_for]
+        return StepOutput(self.output(x), attentions if output_attentions else None)
+
+    def embed_text(self, input_ids: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
+        if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.config.vocab_size):
+            raise InputError(f"Token ids must lie in [0, {self.config.vocab_size}).")
+        if position_ids.numel() and position_ids.max() >= self.config.max_position_embeddings:
+            raise InputError(f"The text is too long: this model reads at most "
+                             f"{self.config.max_position_embeddings} tokens.")
+        return self.git.embeddings(input_ids, position_ids)
+
+    def prefill(self, pixel_values=None, input_ids=None, attention_mask=None, position_ids=None,
+                cache: KVCache | None = None, output_attentions=False, logits_for: slice | None = None,
+                image_embeds: torch.Tensor | None = None, interpolate_pos_encoding=False):
+        """Image tokens (bidirectional block) followed by text tokens (causal), in one pass.
+
+        Returns (StepOutput, image_embeds, vision_attentions). With a cache, the image keys and
+        values stay in it, so later steps never look at the image again.
+        """
+        vision_att = None
+        if image_embeds is None and pixel_values is not None:
+            image_embeds, vision_att = self.encode_image(pixel_values, output_attentions, interpolate_pos_encoding)
+        if input_ids is None:
+            if image_embeds is None:
+                raise InputError("Give pixel_values, input_ids, or both.")
+            input_ids = torch.empty(image_embeds.shape[0], 0, dtype=torch.long, device=image_embeds.device)
+        b, t = input_ids.shape
+        device = input_ids.device
+        if attention_mask is None:
+            attention_mask = torch.ones(b, t, dtype=torch.long, device=device)
+        if position_ids is None:  # the reference counts positions 0..T-1 whatever the padding
+            position_ids = torch.arange(t, device=device).expand(b, t)
+        parts, ar, valid = [], [], []
+        if image_embeds is not None:
+            if image_embeds.shape[0] != b:  # one image for several prompts (the reference repeats it)
+                image_embeds = image_embeds.repeat(b // image_embeds.shape[0], 1, 1)
+            n = image_embeds.shape[1]
+            parts.append(image_embeds)
+            ar.append(torch.zeros(b, n, dtype=torch.long, device=device))  # one bidirectional block
+            valid.append(torch.ones(b, n, dtype=torch.bool, device=device))
+        parts.append(self.embed_text(input_ids, position_ids).to(self.dtype))
+        ar.append(torch.ones(b, t, dtype=torch.long, device=device))  # causal text
+        valid.append(attention_mask.bool())
+        embeds = torch.cat(parts, dim=1)
+        step = self.decode(embeds, ranks_from_ar(torch.cat(ar, 1)), torch.cat(valid, 1), cache,
+                           output_attentions, logits_for)
+        return step, image_embeds, vision_att
+
+    def step(self, input_ids: torch.Tensor, position_ids: torch.Tensor, cache: KVCache,
+             output_attentions: bool = False, valid: torch.Tensor | None = None) -> StepOutput:
+        """Decode new text tokens (B, Q) after what the cache holds; each new token opens a new rank."""
+        b, q = input_ids.shape
+        ranks = cache.ranks[:, -1:] + torch.arange(1, q + 1, device=input_ids.device)
+        if valid is None:
+            valid = torch.ones(b, q, dtype=torch.bool, device=input_ids.device)
+        return self.decode(self.embed_text(input_ids, position_ids).to(self.dtype), ranks, valid, cache,
+                           output_attentions)
+
+    # ------------------------------------------------------------------ the reference-style API
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, pixel_values=None, labels=None,
+                output_attentions: bool = False, interpolate_pos_encoding: bool = False) -> GitOutput:
+        """Logits over [image; text] positions, the shifted LM loss over text, attentions per layer."""
+        step, image_embeds, vision_att = self.prefill(
+            pixel_values, input_ids, attention_mask, position_ids, None, output_attentions,
+            interpolate_pos_encoding=interpolate_pos_encoding)
+        logits = step.logits
+        loss = None
+        if labels is not None:
+            n = 0 if image_embeds is None else image_embeds.shape[1]
+            text_logits = logits[:, n:-1]  # position i predicts token i + 1
+            loss = F.cross_entropy(text_logits.reshape(-1, text_logits.shape[-1]).float(),
+                                   labels[:, 1:].reshape(-1).to(logits.device), ignore_index=-100)
+        return GitOutput(
+            logits=logits, loss=loss,
+            attentions=tuple(step.attentions) if output_attentions else None,
+            vision_attentions=tuple(vision_att) if output_attentions and vision_att else None,
+        )
+
+    def generate(self, pixel_values=None, input_ids=None, **kwargs):
+        """Token ids like the reference's `generate`; see `gitdemo.generation.generate` for options."""
+        from ..generation import generate
+
+        return generate(self, pixel_values=pixel_values, input_ids=input_ids, **kwargs)
+
+    def stream(self, pixel_values=None, input_ids=None, **kwargs):
+        """Yield each new token as it is produced; see `gitdemo.generation.stream`."""
+        from ..generation import stream
+
+        return stream(self, pixel_values=pixel_values, input_ids=input_ids, **kwargs)
+
+
+__all__ = ["GitForCausalLM", "GitOutput", "StepOutput"]

@@ -347,14 +347,21 @@ class GitForCausalLM(nn.Module):
         ar.append(torch.ones(b, t, dtype=torch.long, device=device))  # causal text
         valid.append(attention_mask.bool())
         embeds = torch.cat(parts, dim=1)
+        if cache is not None:  # the next text token continues each row's own count
+            cache.next_position = position_ids[:, -1] + 1 if t else torch.zeros(b, dtype=torch.long, device=device)
         step = self.decode(embeds, ranks_from_ar(torch.cat(ar, 1)), torch.cat(valid, 1), cache,
                            output_attentions, logits_for)
         return step, image_embeds, vision_att
 
-    def step(self, input_ids: torch.Tensor, position_ids: torch.Tensor, cache: KVCache,
-             output_attentions: bool = False, valid: torch.Tensor | None = None) -> StepOutput:
+    def new_cache(self) -> KVCache:
+        return KVCache(self.config.num_hidden_layers)
+
+    def step(self, input_ids: torch.Tensor, cache: KVCache, output_attentions: bool = False,
+             valid: torch.Tensor | None = None) -> StepOutput:
         """Decode new text tokens (B, Q) after what the cache holds; each new token opens a new rank."""
         b, q = input_ids.shape
+        position_ids = cache.next_position[:, None] + torch.arange(q, device=input_ids.device)
+        cache.next_position = position_ids[:, -1] + 1
         ranks = cache.ranks[:, -1:] + torch.arange(1, q + 1, device=input_ids.device)
         if valid is None:
             valid = torch.ones(b, q, dtype=torch.bool, device=input_ids.device)

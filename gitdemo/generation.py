@@ -1,0 +1,293 @@
+"""Decoding: prefill once (the image's keys/values stay cached), then one token per step.
+
+Works for any model with the generation protocol (GIT and PaliGemma implement it):
+  model.new_cache() -> KVCache
+  model.prefill(pixel_values, input_ids, attention_mask, position_ids, cache, output_attentions,
+                logits_for) -> (StepOutput(logits, attentions), image_embeds, vision_attentions)
+  model.step(input_ids, cache, output_attentions) -> StepOutput
+Greedy, sampling (temperature / top-k / top-p, seeded) and beam search (the reference's
+algorithm, so the same hypotheses win). Attention is recorded per call, only when asked:
+for each generated token, the attention of the query that produced it (per layer, per head,
+over every key), so two concurrent calls can never mix their records.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+
+from .errors import InputError
+
+TOP_K_RECORDED = 5  # next-token candidates kept per step for the UI's scrubber
+
+
+@dataclass
+class StreamStep:
+    """One decoding step: the new token of every row, and what the UI shows about it."""
+
+    index: int  # 0 for the first generated token
+    token_ids: torch.Tensor  # (B,)
+    finished: torch.Tensor  # (B,) True once a row has produced eos (this token included)
+    attentions: list[torch.Tensor] | None  # per layer (B, H, K): the producing query's attention
+    top_ids: torch.Tensor  # (B, k) most likely next tokens at this step
+    top_probs: torch.Tensor  # (B, k) their probabilities
+
+
+@dataclass
+class GenerateOutput:
+    sequences: torch.Tensor  # (B, prompt + new): the reference's layout
+    prompt_length: int
+    num_image_tokens: int
+    attentions: list[list[torch.Tensor]] | None = None  # [step][layer] (B, H, K_step)
+    vision_attentions: list[torch.Tensor] | None = None  # per vision layer (B*F, H, n, n)
+    top_ids: list[torch.Tensor] = field(default_factory=list)
+    top_probs: list[torch.Tensor] = field(default_factory=list)
+    mask: torch.Tensor | None = None  # (B, 1, Q, K) the prefill mask the model used (for the mask view)
+
+    @property
+    def new_tokens(self) -> torch.Tensor:
+        return self.sequences[:, self.prompt_length:]
+
+
+def _no_grad(fn):
+    def wrapper(*args, **kwargs):
+        with torch.inference_mode():
+            return fn(*args, **kwargs)
+
+    wrapper.__doc__, wrapper.__name__ = fn.__doc__, fn.__name__
+    return wrapper
+
+
+def _prepare(model, pixel_values, input_ids, attention_mask):
+    """Default prompt ([bos] per row), mask, and positions that skip left padding."""
+    cfg = model.config
+    if input_ids is None:
+        if pixel_values is None:
+            raise InputError("Give an image (pixel_values), a prompt (input_ids), or both.")
+        input_ids = torch.full((pixel_values.shape[0], 1), cfg.bos_token_id, dtype=torch.long)
+    input_ids = input_ids.to(model.device)
+    if attention_mask is None:
+        attention_mask = torch.ones_like(input_ids)
+    attention_mask = attention_mask.to(input_ids.device).long()
+    # Left padding: each row counts its own positions from its first real token.
+    position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    if pixel_values is not None:
+        pixel_values = pixel_values.to(model.device)
+    return pixel_values, input_ids, attention_mask, position_ids
+
+
+def _probs(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None) -> torch.Tensor:
+    """Sampling distribution: temperature, then top-k, then nucleus (the reference's order)."""
+    logits = logits / max(temperature, 1e-5)
+    if top_k:
+        kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True)
+        cum = sorted_logits.softmax(-1).cumsum(-1)
+        drop = cum - sorted_logits.softmax(-1) >= top_p  # keep the smallest set reaching top_p
+        drop[..., 0] = False
+        logits = logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
+    return logits.softmax(-1)
+
+
+def _last_rows(attentions):
+    return None if attentions is None else [a[:, :, -1].float() for a in attentions]
+
+
+def _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens, do_sample, temperature, top_k,
+                 top_p, generator, eos_token_id, pad_token_id, output_attentions, state: dict) -> Iterator[StreamStep]:
+    pixel_values, input_ids, attention_mask, position_ids = _prepare(model, pixel_values, input_ids, attention_mask)
+    cache = model.new_cache()
+    out, image_embeds, vision_att = model.prefill(pixel_values, input_ids, attention_mask, position_ids, cache,
+                                                  output_attentions, logits_for=slice(-1, None))
+    state.update(image_embeds=image_embeds, vision_attentions=vision_att, input_ids=input_ids)
+    b = input_ids.shape[0]
+    finished = torch.zeros(b, dtype=torch.bool, device=input_ids.device)
+    for i in range(max_new_tokens):
+        logits = out.logits[:, -1].float()
+        probs = logits.softmax(-1)
+        top_probs, top_ids = probs.topk(min(TOP_K_RECORDED, probs.shape[-1]))
+        if do_sample:
+            token = torch.multinomial(_probs(logits, temperature, top_k, top_p), 1, generator=generator).squeeze(1)
+        else:
+            token = logits.argmax(-1)
+        token = torch.where(finished, torch.full_like(token, pad_token_id), token)
+        finished = finished | (token == eos_token_id)
+        yield StreamStep(i, token, finished.clone(), _last_rows(out.attentions), top_ids, top_probs)
+        if bool(finished.all()) or i == max_new_tokens - 1:
+            return
+        out = model.step(token[:, None], cache, output_attentions)
+
+
+def _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator, temperature, top_k, top_p):
+    cfg = model.config
+    if max_new_tokens is None or max_new_tokens < 1:
+        raise InputError("max_new_tokens must be at least 1.")
+    if temperature is not None and temperature <= 0:
+        raise InputError("temperature must be positive (use greedy decoding for temperature 0).")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise InputError("top_p must lie in (0, 1].")
+    if generator is None and seed is not None:
+        generator = torch.Generator(device="cpu").manual_seed(int(seed))
+    eos = cfg.eos_token_id if eos_token_id is None else eos_token_id
+    pad = cfg.pad_token_id if pad_token_id is None else pad_token_id
+    return eos, pad, generator
+
+
+@_no_grad
+def stream(model, pixel_values=None, input_ids=None, attention_mask=None, max_new_tokens: int = 20,
+           do_sample: bool = False, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+           seed: int | None = None, generator: torch.Generator | None = None, eos_token_id: int | None = None,
+           pad_token_id: int | None = None, output_attentions: bool = False, num_beams: int = 1,
+           **unused) -> Iterator[StreamStep]:
+    """Yield a `StreamStep` as soon as each token exists (greedy or sampling; beams do not stream)."""
+    if num_beams > 1:
+        raise InputError("Beam search cannot stream: its best hypothesis is known only at the end.")
+    eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator,
+                                    temperature, top_k, top_p)
+    yield from _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens, do_sample, temperature,
+                            top_k, top_p, generator, eos, pad, output_attentions, {})
+
+
+@_no_grad
+def generate(model, pixel_values=None, input_ids=None, attention_mask=None, max_new_tokens: int = 20,
+             num_beams: int = 1, do_sample: bool = False, temperature: float = 1.0, top_k: int | None = None,
+             top_p: float | None = None, seed: int | None = None, generator: torch.Generator | None = None,
+             eos_token_id: int | None = None, pad_token_id: int | None = None, output_attentions: bool = False,
+             return_dict: bool = False, length_penalty: float = 1.0, early_stopping: bool | str = False,
+             max_length: int | None = None, **unused):
+    """Token ids (B, prompt + new) as the reference returns them, or a `GenerateOutput`.
+
+    `max_length` (prompt + new), if given, overrides `max_new_tokens` like the reference's.
+    """
+    if unused:
+        raise InputError(f"Unknown generate option(s): {', '.join(sorted(unused))}.")
+    if max_length is not None:
+        prompt = 1 if input_ids is None else input_ids.shape[1]
+        max_new_tokens = max_length - prompt
+    eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator,
+                                    temperature, top_k, top_p)
+    if num_beams > 1:
+        if do_sample:
+            raise InputError("Beam sampling is not supported: choose beams or sampling.")
+        result = _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens, num_beams, eos, pad,
+                              length_penalty, early_stopping)
+        if output_attentions:
+            _attach_attentions(model, pixel_values, result, attention_mask)
+        return result if return_dict else result.sequences
+    state: dict = {}
+    steps = list(_decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens, do_sample, temperature,
+                              top_k, top_p, generator, eos, pad, output_attentions, state))
+    prompt = state["input_ids"]
+    sequences = torch.cat([prompt, torch.stack([s.token_ids for s in steps], 1)], 1)
+    image = state["image_embeds"]
+    result = GenerateOutput(
+        sequences=sequences, prompt_length=prompt.shape[1],
+        num_image_tokens=0 if image is None else image.shape[1],
+        attentions=[s.attentions for s in steps] if output_attentions else None,
+        vision_attentions=state["vision_attentions"] if output_attentions else None,
+        top_ids=[s.top_ids for s in steps], top_probs=[s.top_probs for s in steps],
+    )
+    return result if return_dict else result.sequences
+
+
+def _attach_attentions(model, pixel_values, result: GenerateOutput, attention_mask):
+    """Attention records for a finished sequence by one teacher-forced pass (beam search).
+
+    Row i of a full forward's attention is exactly what the cached step i saw, so this gives
+    the same records incremental decoding would have, for the winning hypothesis only.
+    """
+    seq = result.sequences
+    mask = torch.ones_like(seq)
+    if attention_mask is not None:
+        mask[:, : attention_mask.shape[1]] = attention_mask
+    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+    out, _, vision = model.prefill(pixel_values, seq, mask, position_ids, None, True, logits_for=slice(0, 0))
+    n, p = result.num_image_tokens, result.prompt_length
+    result.attentions = [[a[:, :, n + p - 1 + i, : n + p + i].float() for a in out.attentions]
+                         for i in range(seq.shape[1] - p)]
+    result.vision_attentions = vision
+
+
+def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens, num_beams, eos, pad,
+                 length_penalty, early_stopping) -> GenerateOutput:
+    """The reference's vectorised beam search (same candidates, same finishing and stopping rules).
+
+    Every step keeps the 2 * num_beams best continuations of all beams; those ending in eos (or
+    at the length limit) that rank among the top num_beams become finished hypotheses scored
+    by sum log p / generated_length ** length_penalty; the rest continue.
+    """
+    pixel_values, input_ids, attention_mask, position_ids = _prepare(model, pixel_values, input_ids, attention_mask)
+    b, prompt_len = input_ids.shape
+    k = num_beams
+    dev = input_ids.device
+    rep = lambda t: None if t is None else t.repeat_interleave(k, 0)  # noqa: E731  (B, ...) -> (B*k, ...)
+    cache = model.new_cache()
+    out, image_embeds, _ = model.prefill(rep(pixel_values), rep(input_ids), rep(attention_mask), rep(position_ids),
+                                         cache, False, logits_for=slice(-1, None))
+    max_len = prompt_len + max_new_tokens
+    keep = 2 * k
+    fill = pad or eos  # the reference fills unused slots with eos when pad is 0
+    running = torch.full((b, k, max_len), fill, dtype=torch.long, device=dev)
+    running[:, :, :prompt_len] = input_ids[:, None]
+    running_scores = torch.zeros(b, k, device=dev)
+    running_scores[:, 1:] = -1e9  # all beams start identical: only the first may expand
+    running_len = torch.zeros(b, k, dtype=torch.long, device=dev)  # generated tokens per running beam
+    done = running.clone()
+    done_scores = torch.full((b, k), -1e9, device=dev)
+    done_len = torch.zeros(b, k, dtype=torch.long, device=dev)
+    done_flag = torch.zeros(b, k, dtype=torch.bool, device=dev)
+    improvable = torch.ones(b, 1, dtype=torch.bool, device=dev)
+    top_mask = torch.arange(keep, device=dev) < k
+    cur = prompt_len
+    while True:
+        logp = F.log_softmax(out.logits[:, -1].float(), -1)  # (B*k, V)
+        vocab = logp.shape[-1]
+        total = (logp.view(b, k, vocab) + running_scores[:, :, None]).view(b, k * vocab)
+        cand_scores, cand = torch.topk(total, keep)  # (B, 2k)
+        src_beam, token = cand // vocab, cand % vocab
+        cand_seq = torch.gather(running, 1, src_beam[:, :, None].expand(-1, -1, max_len)).clone()
+        cand_seq[:, :, cur] = token
+        cand_len = torch.gather(running_len, 1, src_beam) + 1
+        hits = (token == eos) | (cur + 1 >= max_len)
+        # continue with the best k candidates that did not stop
+        alive_scores = cand_scores + hits.float() * -1e9
+        nxt = torch.topk(alive_scores, k).indices
+        running = torch.gather(cand_seq, 1, nxt[:, :, None].expand(-1, -1, max_len))
+        running_scores = torch.gather(alive_scores, 1, nxt)
+        running_len = torch.gather(cand_len, 1, nxt)
+        beam_src = torch.gather(src_beam, 1, nxt)
+        # candidates that stopped among the top k become finished hypotheses if good enough
+        normed = cand_scores / float(cur + 1 - prompt_len) ** length_penalty
+        full = done_flag.all(-1, keepdim=True) & (early_stopping is True)
+        just_done = hits & top_mask[None]
+        normed = normed + full.float() * -1e9 + (~improvable).float() * -1e9 + (~just_done).float() * -1e9
+        merged_scores = torch.cat([done_scores, normed], 1)
+        best = torch.topk(merged_scores, k).indices
+        done = torch.gather(torch.cat([done, cand_seq], 1), 1, best[:, :, None].expand(-1, -1, max_len))
+        done_scores = torch.gather(merged_scores, 1, best)
+        done_len = torch.gather(torch.cat([done_len, cand_len], 1), 1, best)
+        done_flag = torch.gather(torch.cat([done_flag, just_done], 1), 1, best)
+        cur += 1
+        # stop when no running beam can beat the worst finished one (the reference's heuristic)
+        if early_stopping == "never" and length_penalty > 0:
+            hyp_len = max_len - prompt_len
+        else:
+            hyp_len = cur - prompt_len
+        best_possible = running_scores[:, :1] / float(hyp_len) ** length_penalty
+        worst_done = torch.where(done_flag, done_scores.min(1, keepdim=True).values, torch.full_like(done_scores, -1e9))
+        improvable = improvable & (best_possible > worst_done).any(-1, keepdim=True)
+        open_beam = not (bool(done_flag.all()) and early_stopping is True)
+        if not bool(improvable.any()) or not open_beam or bool(hits.all()):
+            break
+        cache.reorder((beam_src + torch.arange(b, device=dev)[:, None] * k).flatten())
+        out = model.step(running[:, :, cur - 1].reshape(b * k, 1), cache, False)
+    out_len = prompt_len + int(done_len[:, 0].max())
+    return GenerateOutput(sequences=done[:, 0, :out_len], prompt_length=prompt_len,
+                          num_image_tokens=0 if image_embeds is None else image_embeds.shape[1])
+
+
+__all__ = ["generate", "stream", "GenerateOutput", "StreamStep"]

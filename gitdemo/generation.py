@@ -33,6 +33,7 @@ class StreamStep:
     attentions: list[torch.Tensor] | None  # per layer (B, H, K): the producing query's attention
     top_ids: torch.Tensor  # (B, k) most likely next tokens at this step
     top_probs: torch.Tensor  # (B, k) their probabilities
+    vision_attentions: list[torch.Tensor] | None = None  # first step only: per vision layer
 
 
 @dataclass
@@ -116,7 +117,8 @@ def _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens,
             token = logits.argmax(-1)
         token = torch.where(finished, torch.full_like(token, pad_token_id), token)
         finished = finished | (token == eos_token_id)
-        yield StreamStep(i, token, finished.clone(), _last_rows(out.attentions), top_ids, top_probs)
+        yield StreamStep(i, token, finished.clone(), _last_rows(out.attentions), top_ids, top_probs,
+                         vision_att if i == 0 else None)
         if bool(finished.all()) or i == max_new_tokens - 1:
             return
         out = model.step(token[:, None], cache, output_attentions)

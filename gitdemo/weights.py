@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 from pathlib import Path
 from typing import Iterable
 
@@ -31,19 +30,24 @@ HUB_TIMEOUT_S = float(os.environ.get("GITDEMO_HUB_TIMEOUT", "4"))
 
 
 # ----------------------------------------------------------------------------- the Hub
+def hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
 def hub_reachable(timeout: float = HUB_TIMEOUT_S) -> bool:
-    """A quick yes/no (a TCP connect to the Hub) so an offline machine fails in seconds, not minutes."""
+    """A quick yes/no (one small HTTP request) so an offline machine fails in seconds, not minutes.
+
+    Reachable means the Hub's API answered a public listing with JSON; DNS failures, refused or
+    silent connections, and proxies that answer every request with an error page all mean no.
+    """
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
         return False
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    host = re.sub(r"^https?://", "", endpoint).split("/")[0]
-    port = 80 if endpoint.startswith("http://") else 443
-    if ":" in host:
-        host, port = host.split(":")[0], int(host.split(":")[1])
+    import urllib.request
+
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
+        with urllib.request.urlopen(f"{hub_endpoint()}/api/models?limit=1", timeout=timeout) as reply:
+            return reply.status == 200 and isinstance(json.loads(reply.read(1 << 16)), list)
+    except Exception:  # noqa: BLE001 - URLError, HTTPError, timeouts, resets, not JSON: not reachable now
         return False
 
 
@@ -77,7 +81,7 @@ def resolve(name_or_path: str | os.PathLike, patterns: Iterable[str] = ("*.json"
     os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", str(int(HUB_TIMEOUT_S) + 6))
     token = os.environ.get("HF_TOKEN") or None
     try:
-        files = list_repo_files(name, token=token)
+        files = list_repo_files(name, token=token)  # endpoint: HF_ENDPOINT, read by huggingface_hub
         patterns = list(patterns)
         if not any(f.endswith(".safetensors") for f in files):
             patterns.append("*.bin")

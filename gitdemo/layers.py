@@ -104,13 +104,17 @@ def ranks_from_ar(mask_ar: torch.Tensor) -> torch.Tensor:
 class KVCache:
     """Keys and values of every decoder layer, plus what the mask rule needs about each key.
 
-    Grows by concatenation (decoding on CPU is bound by weight reads, not by these copies).
+    Buffers are allocated once with spare room and filled in place (a fresh allocation per
+    step costs page faults that dominate small decode steps on CPU); they grow by doubling.
     `ranks`/`valid` (B, K) let a new token's mask row be built without re-deriving the prompt.
     """
 
+    SPARE = 64  # positions reserved beyond the prefill
+
     def __init__(self, num_layers: int):
-        self.keys: list[torch.Tensor | None] = [None] * num_layers
+        self.keys: list[torch.Tensor | None] = [None] * num_layers  # (B, H, capacity, D) buffers
         self.values: list[torch.Tensor | None] = [None] * num_layers
+        self.filled = [0] * num_layers
         self.ranks: torch.Tensor | None = None
         self.valid: torch.Tensor | None = None
         self.next_position: torch.Tensor | None = None  # (B,) position id of the next text token
@@ -124,12 +128,20 @@ class KVCache:
         self.valid = valid if self.valid is None else torch.cat([self.valid, valid], dim=1)
 
     def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Append this step's (B, H, Q, D) keys/values for `layer`; return all of them."""
-        if self.keys[layer] is not None:
-            k = torch.cat([self.keys[layer], k], dim=2)
-            v = torch.cat([self.values[layer], v], dim=2)
-        self.keys[layer], self.values[layer] = k, v
-        return k, v
+        """Append this step's (B, H, Q, D) keys/values for `layer`; return views of all of them."""
+        start, q = self.filled[layer], k.shape[2]
+        buf = self.keys[layer]
+        if buf is None or start + q > buf.shape[2]:
+            capacity = max(start + q + self.SPARE, 2 * (0 if buf is None else buf.shape[2]))
+            for store in (self.keys, self.values):
+                new = k.new_empty(k.shape[0], k.shape[1], capacity, k.shape[3])
+                if store[layer] is not None:
+                    new[:, :, :start] = store[layer][:, :, :start]
+                store[layer] = new
+        self.keys[layer][:, :, start:start + q] = k
+        self.values[layer][:, :, start:start + q] = v
+        self.filled[layer] = start + q
+        return self.keys[layer][:, :, :start + q], self.values[layer][:, :, :start + q]
 
     def reorder(self, index: torch.Tensor) -> None:
         """Keep batch rows `index` (beam search reshuffles beams every step)."""

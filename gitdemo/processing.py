@@ -21,7 +21,6 @@ can never produce a special token: "[SEP]" typed in a question is the three toke
 """
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -115,11 +114,15 @@ def to_rgb(image: Image.Image) -> Image.Image:
             return Image.alpha_composite(white, rgba).convert("RGB")
         return image.convert("RGB")
     except ValueError as exc:
-        raise InputError(f"Images in colour mode {image.mode} are not supported; save it as an RGB PNG or JPEG.") from exc
+        raise InputError(f"Images in colour mode {image.mode} are not supported; "
+                         f"save it as an RGB PNG or JPEG.") from exc
 
 
 def _as_pil(image: Any) -> Image.Image:
-    """PIL images pass through; uint8 arrays (H, W), (H, W, C) or (C, H, W) become PIL images."""
+    """PIL images pass through; uint8 arrays (H, W), (H, W, C) or (C, H, W) become PIL images.
+
+    (An RGBA *array* is then composited by PIL, which may round 1/255 differently from the
+    reference's numpy blend; RGB and grey arrays match it exactly.)"""
     if isinstance(image, Image.Image):
         return image
     if isinstance(image, torch.Tensor):
@@ -447,7 +450,8 @@ def load_tokenizer(folder: str | os.PathLike) -> GitTokenizer:
     """tokenizer.json if present, else vocab.txt with tokenizer_config.json's do_lower_case (default True)."""
     folder = Path(folder)
     cfg = _read_json(folder / "tokenizer_config.json") if (folder / "tokenizer_config.json").is_file() else {}
-    special = {f"{k}_token": _token_name(cfg.get(f"{k}_token"), f"[{k.upper()}]") for k in ("cls", "sep", "pad", "mask")}
+    special = {f"{k}_token": _token_name(cfg.get(f"{k}_token"), f"[{k.upper()}]")
+               for k in ("cls", "sep", "pad", "mask")}
     if (folder / "tokenizer.json").is_file():
         return GitTokenizer.from_file(folder / "tokenizer.json", unk_token=_token_name(cfg.get("unk_token"), "[UNK]"),
                                       **special)
@@ -476,10 +480,13 @@ def load_processor(name_or_path: str | os.PathLike | None = None):
         folder = Path(resolve(name_or_path, patterns=("*.json", "*.txt")))
     raw = _read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
     if raw.get("model_type") == "paligemma":
-        if importlib.util.find_spec("gitdemo.paligemma_processing") is None:
-            raise CheckpointError("This is a PaliGemma checkpoint, and PaliGemma processing is not in this build.")
-        from .paligemma_processing import load_paligemma_processor
-
+        try:
+            from .paligemma_processing import load_paligemma_processor
+        except ModuleNotFoundError as exc:  # only the module itself missing; its own import errors propagate
+            if exc.name != f"{__package__}.paligemma_processing":
+                raise
+            raise CheckpointError("This is a PaliGemma checkpoint, and PaliGemma processing "
+                                  "is not in this build.") from None
         return load_paligemma_processor(folder)
     from .config import GitConfig
 

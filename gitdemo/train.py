@@ -172,7 +172,8 @@ _STD = torch.tensor(CLIP_STD, dtype=torch.float32).view(1, 3, 1, 1)
 
 def normalise_uint8(arr: torch.Tensor) -> torch.Tensor:
     """(B, H, W, 3) uint8 -> (B, 3, H, W) normalised float32 (rescale then normalise, in float32)."""
-    x = arr.permute(0, 3, 1, 2).to(torch.float32) * np.float32(1 / 255)
+    # the processor rescales in float64 and casts, then normalises in float32: same here, bit for bit
+    x = (arr.permute(0, 3, 1, 2).to(torch.float64) * (1 / 255)).to(torch.float32)
     return (x - _MEAN) / _STD
 
 

@@ -61,8 +61,8 @@ def _open(path):
     try:
         container = av.open(os.fspath(path))
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"'{os.path.basename(path)}' is not a video file that can be read "
-                         f"(try an MP4, WebM or GIF).") from exc
+        raise InputError(f"'{os.path.basename(path)}' is not a video file that can be read, or it is "
+                         f"damaged (try an MP4, WebM or GIF).") from exc
     if not container.streams.video:
         container.close()
         raise InputError(f"'{os.path.basename(path)}' has no video stream (is it an audio file?).")
@@ -136,7 +136,8 @@ def _read_sequential(path, wanted: list[int], max_side: int):
                     break
         except Exception:  # noqa: BLE001 - a corrupt tail: keep what decoded before it
             if decoded == 0:
-                raise InputError(f"'{os.path.basename(path)}' has a video stream, but no frame of it decodes.") from None
+                raise InputError(f"'{os.path.basename(path)}' has a video stream, "
+                                 f"but no frame of it decodes.") from None
     return found, decoded
 
 

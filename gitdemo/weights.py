@@ -22,6 +22,16 @@ from .errors import CheckpointError, HubError
 RENAMES: list[tuple[str, str]] = [
     (r"\.img_temperal_embedding\.", ".img_temporal_embedding."),
 ]
+# PaliGemma: the public checkpoints and `save_pretrained` files use the old top-level names
+# (`language_model.model.*`, `vision_tower[.vision_model].*`, ...); our modules mirror transformers 5.x.
+PALIGEMMA_RENAMES: list[tuple[str, str]] = [
+    (r"^language_model\.lm_head\.", "lm_head."),
+    (r"^language_model\.model\.", "model.language_model."),
+    (r"^vision_tower\.vision_model\.", "model.vision_tower."),
+    (r"^vision_tower\.", "model.vision_tower."),
+    (r"^multi_modal_projector\.", "model.multi_modal_projector."),
+]
+RENAMES += PALIGEMMA_RENAMES  # anchored at names GIT never uses, so one table serves both
 # Buffers some writers include that our modules compute instead.
 IGNORED_KEYS = re.compile(r"(^|\.)position_ids$")
 
@@ -200,10 +210,13 @@ def load_into(model: nn.Module, state: dict[str, torch.Tensor], dtype: torch.dty
              for k in own if tuple(state[k].shape) != tuple(own[k].shape)]
     if wrong:
         raise CheckpointError("Weights of the wrong shape: " + _short_list(wrong, 5) + ".")
+    converted: dict[int, torch.Tensor] = {}  # tied keys share one tensor: convert it once
     for key in own:
         t = state[key]
         if t.is_floating_point() and dtype is not None and t.dtype != dtype:
-            state[key] = t.to(dtype)
+            if id(t) not in converted:
+                converted[id(t)] = t.to(dtype)
+            state[key] = converted[id(t)]
     model.load_state_dict({k: state[k] for k in own}, strict=True, assign=True)
 
 

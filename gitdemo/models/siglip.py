@@ -1,0 +1,132 @@
+"""SigLIP vision tower of PaliGemma: a pre-LN ViT with no class token.
+
+Checkpoint keys (transformers 5.x layout, under `model.vision_tower.`):
+  embeddings.patch_embedding (Conv2d with bias), embeddings.position_embedding (one row per patch),
+  encoder.layers.N.{layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp.fc1, mlp.fc2},
+  post_layernorm (applied to every patch token: there is no class token to pool).
+Shapes: B batch, N patches (grid x grid), D hidden size.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import InputError
+from ..layers import activation, attend, merge_heads, split_heads
+from .paligemma_config import SiglipVisionConfig
+
+
+class SiglipVisionEmbeddings(nn.Module):
+    def __init__(self, cfg: SiglipVisionConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.patch_embedding = nn.Conv2d(cfg.num_channels, cfg.hidden_size, cfg.patch_size, cfg.patch_size)
+        self.position_embedding = nn.Embedding(cfg.num_image_tokens, cfg.hidden_size)
+
+    def positions(self, grid_h: int, grid_w: int) -> torch.Tensor:
+        """(grid_h * grid_w, D); bicubic interpolation of the trained grid for other image sizes."""
+        table = self.position_embedding.weight
+        g = self.cfg.grid
+        if (grid_h, grid_w) == (g, g):
+            return table
+        grid = table.reshape(1, g, g, -1).permute(0, 3, 1, 2)
+        grid = F.interpolate(grid, size=(grid_h, grid_w), mode="bicubic", align_corners=False)
+        return grid.permute(0, 2, 3, 1).reshape(grid_h * grid_w, -1)
+
+    def forward(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool = False) -> torch.Tensor:
+        if pixel_values.ndim != 4 or pixel_values.shape[1] != self.cfg.num_channels:
+            raise InputError(f"pixel_values must be (batch, {self.cfg.num_channels}, height, width), "
+                             f"got shape {tuple(pixel_values.shape)}.")
+        h, w = pixel_values.shape[-2:]
+        size = self.cfg.image_size
+        if (h, w) != (size, size) and not interpolate_pos_encoding:
+            raise InputError(f"This model expects {size}x{size} images, got {h}x{w}.")
+        if h < self.cfg.patch_size or w < self.cfg.patch_size:
+            raise InputError(f"Images must be at least {self.cfg.patch_size} pixels on each side, got {h}x{w}.")
+        x = self.patch_embedding(pixel_values.to(self.patch_embedding.weight.dtype))  # (B, D, gh, gw)
+        gh, gw = x.shape[-2:]
+        return x.flatten(2).transpose(1, 2) + self.positions(gh, gw)  # (B, N, D)
+
+
+class SiglipAttention(nn.Module):
+    def __init__(self, cfg: SiglipVisionConfig):
+        super().__init__()
+        d = cfg.hidden_size
+        self.head_dim = d // cfg.num_attention_heads
+        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d, d) for _ in range(4))
+
+    def forward(self, x: torch.Tensor, need_weights: bool = False):
+        q, k, v = (split_heads(p(x), self.head_dim) for p in (self.q_proj, self.k_proj, self.v_proj))
+        out, probs = attend(q, k, v, None, need_weights)  # every patch sees every patch
+        return self.out_proj(merge_heads(out)), probs
+
+
+class SiglipMLP(nn.Module):
+    def __init__(self, cfg: SiglipVisionConfig):
+        super().__init__()
+        self.act = activation(cfg.hidden_act)  # tanh-approximated GELU
+        self.fc1 = nn.Linear(cfg.hidden_size, cfg.intermediate_size)
+        self.fc2 = nn.Linear(cfg.intermediate_size, cfg.hidden_size)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class SiglipEncoderLayer(nn.Module):
+    """Pre-LN: x + attn(LN(x)), then x + mlp(LN(x))."""
+
+    def __init__(self, cfg: SiglipVisionConfig):
+        super().__init__()
+        self.layer_norm1 = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+        self.self_attn = SiglipAttention(cfg)
+        self.layer_norm2 = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+        self.mlp = SiglipMLP(cfg)
+
+    def forward(self, x, need_weights=False):
+        a, probs = self.self_attn(self.layer_norm1(x), need_weights)
+        x = x + a
+        return x + self.mlp(self.layer_norm2(x)), probs
+
+
+class SiglipEncoder(nn.Module):
+    def __init__(self, cfg: SiglipVisionConfig):
+        super().__init__()
+        self.layers = nn.ModuleList(SiglipEncoderLayer(cfg) for _ in range(cfg.num_hidden_layers))
+
+
+class SiglipPoolingHead(nn.Module):
+    """SigLIP's attention-pooling head. PaliGemma never uses it; it exists only so that a config
+    with vision_use_head = true (SigLIP's default) loads its weights with strict key checking."""
+
+    def __init__(self, cfg: SiglipVisionConfig):
+        super().__init__()
+        self.probe = nn.Parameter(torch.zeros(1, 1, cfg.hidden_size))
+        self.attention = nn.MultiheadAttention(cfg.hidden_size, cfg.num_attention_heads, batch_first=True)
+        self.layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+        self.mlp = SiglipMLP(cfg)
+
+
+class SiglipVisionModel(nn.Module):
+    def __init__(self, cfg: SiglipVisionConfig):
+        super().__init__()
+        self.config = cfg
+        self.embeddings = SiglipVisionEmbeddings(cfg)
+        self.encoder = SiglipEncoder(cfg)
+        self.post_layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+        if cfg.vision_use_head:
+            self.head = SiglipPoolingHead(cfg)
+
+    def forward(self, pixel_values: torch.Tensor, output_attentions: bool = False,
+                interpolate_pos_encoding: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(B, 3, H, W) -> patch features (B, N, D) and, if asked, per-layer attentions (B, heads, N, N)."""
+        x = self.embeddings(pixel_values, interpolate_pos_encoding)
+        attentions = []
+        for layer in self.encoder.layers:
+            x, probs = layer(x, output_attentions)
+            if output_attentions:
+                attentions.append(probs)
+        return self.post_layernorm(x), attentions
+
+
+__all__ = ["SiglipVisionModel"]

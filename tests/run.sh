@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install everything the tests need, then run them all. README's test command; CI calls it too.
+#   bash tests/run.sh [extra pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+$PY -m pip install -q -r tests/requirements.txt
+# Debian's chromium for the browser tests (playwright cannot download browsers here)
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium not found and no apt-get: the browser tests will be skipped" >&2
+  fi
+fi
+export GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1 TOKENIZERS_PARALLELISM=false
+exec $PY -m pytest tests -q -ra "$@"

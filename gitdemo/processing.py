@@ -402,6 +402,7 @@ class GitProcessor:
         if images is not None:
             out["pixel_values"] = self.image_processor(images)
         if videos is not None:
+            videos = getattr(videos, "frames", videos)  # a video.VideoFrames
             if videos and isinstance(videos[0], Image.Image):
                 videos = [videos]  # one video
             out["pixel_values"] = torch.stack([self.image_processor.preprocess_frames(v) for v in videos])

@@ -168,22 +168,25 @@ def read_frames(path: str | os.PathLike, num_frames: int, max_side: int = 1024) 
         try:
             found, decoded = _read_seeking(path, wanted, fps, max_side)
             seeked = True
-        except (_SeekFailed, av.FFmpegError):
+        except Exception:  # noqa: BLE001 - any seeking trouble: decode front to back instead
             found = None
     if found is None:
+        decoded = 0
         if not total:  # no count at all: one pass to count, then pick
             _, total = _read_sequential(path, [], max_side)
-            wanted = frame_indices(total, num_frames) if total else []
-        found, decoded = _read_sequential(path, wanted, max_side)
-        if decoded < total and any(i >= decoded for i in wanted):  # the container overstated its length
-            total, wanted = decoded, frame_indices(decoded, num_frames)
+            decoded, wanted = total, frame_indices(total, num_frames) if total else []
+        found, n = _read_sequential(path, wanted, max_side)
+        decoded += n
+        if total and n and len(found) < len(set(wanted)):  # the container overstated: n is the real length
+            total, wanted = n, frame_indices(n, num_frames)
             found, more = _read_sequential(path, wanted, max_side)
             decoded += more
     if not found or total == 0:
         raise InputError(f"'{os.path.basename(path)}' has a video stream, but no frame of it decodes.")
     notes = []
     if total < num_frames:
-        notes.append(f"The clip has only {total} frame(s); each is repeated to make the {num_frames} the model reads.")
+        notes.append(f"The clip has only {total} frame(s); each is repeated to make the {num_frames} "
+                     f"the model reads.")
     if shrunk:
         notes.append(f"Frames were downscaled to at most {max_side} pixels on the long side.")
     return VideoFrames(frames=[found[i][1] for i in wanted], indices=[found[i][0] for i in wanted], fps=fps,

@@ -35,8 +35,8 @@ def frame_number(image):
                << (r * 4 + c) for r in range(4) for c in range(4))
 
 
-def write_video(path, n, codec="libx264", fps=24, gop=12, size=(64, 64), pix_fmt="yuv420p"):
-    with av.open(str(path), "w") as out:
+def write_video(path, n, codec="libx264", fps=24, gop=12, size=(64, 64), pix_fmt="yuv420p", options=None):
+    with av.open(str(path), "w", options=options or {}) as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height = size
         stream.pix_fmt, stream.gop_size = pix_fmt, gop
@@ -75,6 +75,7 @@ def clips(tmp_path_factory):
         "mp4": write_video(d / "clip.mp4", 48),
         "webm": write_video(d / "clip.webm", 48, codec="libvpx-vp9"),
         "long": write_video(d / "long.mp4", 600, gop=12),
+        "faststart": write_video(d / "faststart.mp4", 600, options={"movflags": "faststart"}),  # index first
         "short": write_video(d / "short.mp4", 3),
         "wide": write_video(d / "wide.mp4", 4, size=(1600, 96)),
         "gif": d / "anim.gif",
@@ -175,4 +176,13 @@ def test_truncated_webm_keeps_what_decodes(tmp_path, clips):
     (tmp_path / "cut.webm").write_bytes(data[: len(data) // 2])
     got = read_frames(tmp_path / "cut.webm", 6)
     assert 0 < got.total_frames < 48 and len(got.frames) == 6
+    assert [frame_number(f) for f in got.frames] == got.indices
+
+
+def test_interrupted_download_uses_the_frames_that_exist(tmp_path, clips):
+    """The index (at the front) promises 600 frames; only the first few are in the file."""
+    data = clips["faststart"].read_bytes()
+    (tmp_path / "partial.mp4").write_bytes(data[: int(len(data) * 0.4)])
+    got = read_frames(tmp_path / "partial.mp4", 6)
+    assert 0 < got.total_frames < 600 and got.indices == frame_indices(got.total_frames, 6)
     assert [frame_number(f) for f in got.frames] == got.indices

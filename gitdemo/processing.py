@@ -409,12 +409,15 @@ class GitProcessor:
         strings = text if text is not None else question
         if strings is not None:
             strings = [strings] if isinstance(strings, str) else list(strings)
+            if not strings:
+                raise InputError("An empty list of texts was given.")
             limit = max_length or self.max_length
             rows = [self.tokenizer.encode(s, max_length=limit) if text is not None
                     else self.tokenizer.encode_prompt(s, max_length=limit) for s in strings]
             out["input_ids"], out["attention_mask"] = self.pad(rows, padding_side)
-            if "pixel_values" in out and len(out["pixel_values"]) not in (1, len(rows)) and len(rows) != 1:
-                raise InputError(f"{len(out['pixel_values'])} images but {len(rows)} texts: give one text per image.")
+            n_images = len(out["pixel_values"]) if "pixel_values" in out else 1
+            if 1 < n_images != len(rows) > 1:
+                raise InputError(f"{n_images} images but {len(rows)} texts: give one text per image.")
         return out
 
     def pad(self, rows: list[list[int]], padding_side: str = "left") -> tuple[torch.Tensor, torch.Tensor]:

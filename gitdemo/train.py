@@ -501,7 +501,8 @@ def write_report(folder: Path, log: dict) -> None:
         axes[2].set_ylim(0, 1)
         axes[2].set_title("greedy caption accuracy (quick check)")
         axes[2].set_xlabel("step")
-        axes[2].legend(fontsize=7)
+        if ev:
+            axes[2].legend(fontsize=7)
         axes[0].set_xlim(0, max(steps) if steps else 1)
         fig.tight_layout()
         fig.savefig(folder / "training_curves.png", dpi=90)
@@ -536,7 +537,10 @@ def parse_args(argv):
     p.add_argument("--out", required=True, help="model folder to write (Hugging Face layout)")
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--minutes", type=float, default=None,
-                   help="stop after this wall time (the schedule still follows --steps; set both for a fit)")
+                   help="time budget: the LR decays over this wall time and training stops when it is spent "
+                        "(at most --steps); the schedule actually used is saved (progress_trace) for --replay")
+    p.add_argument("--replay", default=None, metavar="training_log.json",
+                   help="re-run a time-budgeted training exactly: same steps, same LR at every step")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, default=32, help="images per step")
     p.add_argument("--video-batch", type=int, default=4, help="clips per step")
@@ -562,11 +566,22 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def lr_at(step: int, args) -> float:
+def lr_at(step: int, args, progress: float | None = None) -> float:
+    """Linear warm-up over `warmup` steps, then cosine decay to min_lr_frac x lr.
+
+    `progress` in [0, 1] (time-budgeted runs) replaces step / steps for the decay.
+    """
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
-    t = (step - args.warmup) / max(1, args.steps - args.warmup)
+    t = (step - args.warmup) / max(1, args.steps - args.warmup) if progress is None else progress
     return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+
+
+def _progress(step: int, elapsed: float, args, start: float | None) -> float | None:
+    """Decay progress of a time-budgeted run (`--minutes`): the share of the budget used since warm-up."""
+    if not args.minutes or start is None:
+        return None
+    return min(1.0, max(0.0, (elapsed - start) / max(1.0, args.minutes * 60 - start)))
 
 
 def train(args, argv=()) -> dict:
@@ -596,9 +611,21 @@ def train(args, argv=()) -> dict:
     t0 = time.time()
     acc: dict[str, list[float]] = {}
     step = 0
+    replay = None
+    if args.replay:  # the exact schedule of an earlier time-budgeted run: bit-for-bit the same training
+        replay = json.loads(Path(args.replay).read_text())["progress_trace"]
+        args.steps = len(replay)
+    warm_end = None  # seconds at the end of warm-up (time-budgeted runs decay over the rest)
+    trace: list = []
+    log["progress_trace"] = trace
     for step in range(args.steps):
+        el = time.time() - t0
+        if step == args.warmup:
+            warm_end = el
+        prog = replay[step] if replay else _progress(step, el, args, warm_end)
+        trace.append(prog)
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, args)
+            group["lr"] = lr_at(step, args, prog)
         batches = [data.images(args.batch)]
         if args.video_batch and step % args.video_every == 0:
             batches.append(data.videos(args.video_batch))
@@ -617,7 +644,7 @@ def train(args, argv=()) -> dict:
         if done % args.log_every == 0 or done == args.steps:
             el = time.time() - t0
             rate = done / el
-            rec = {"step": done, "seconds": round(el, 1), "lr": lr_at(step, args),
+            rec = {"step": done, "seconds": round(el, 1), "lr": opt.param_groups[0]["lr"],
                    **{k: float(np.mean(v)) for k, v in acc.items()}}
             log["history"].append(rec)
             acc = {}
@@ -634,7 +661,7 @@ def train(args, argv=()) -> dict:
             say(f"  quick check @ {done}: {json.dumps(ev)}")
         if args.save_every and done % args.save_every == 0 and done != args.steps:
             _finish(model, cfg, vocab, out, log, done, time.time() - t0)
-        if args.minutes and time.time() - t0 > args.minutes * 60:
+        if args.minutes and not replay and time.time() - t0 > args.minutes * 60:
             say(f"time budget of {args.minutes} min reached at step {done}")
             break
     seconds = time.time() - t0

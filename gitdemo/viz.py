@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -100,96 +101,147 @@ def _peak(grid: np.ndarray) -> tuple[int, int]:
     return int(r), int(c)
 
 
+# Overlays are composed with PIL (a few ms each) rather than matplotlib (~100 ms each): the explorer
+# redraws a dozen of them on every click, for every user.
+_FONTS: dict[int, object] = {}
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    if size not in _FONTS:
+        try:
+            import matplotlib
+
+            path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+            _FONTS[size] = ImageFont.truetype(str(path), size)
+        except (ImportError, OSError):
+            _FONTS[size] = ImageFont.load_default(size)
+    return _FONTS[size]
+
+
+def _fit_text(text: str, size: int, width: int) -> str:
+    font = _font(size)
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _panel(image: Image.Image, grid: np.ndarray, side: int, opacity: float, cmap: str, lo, hi) -> Image.Image:
+    return blend(image.convert("RGB").resize((side, side), Image.Resampling.BICUBIC), grid, opacity, cmap, lo, hi)
+
+
+def _colour_bar(width: int, height: int, cmap: str, vertical: bool) -> Image.Image:
+    ramp = np.linspace(1, 0, height)[:, None] if vertical else np.linspace(0, 1, width)[None, :]
+    colours = (_cmap(cmap)(ramp)[..., :3] * 255).astype(np.uint8)
+    return Image.fromarray(colours, "RGB").resize((width, height), Image.Resampling.NEAREST)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}" if abs(x) < 10 else f"{x:.0f}"
+
+
 # ----------------------------------------------------------------------------- single heatmap
 def heatmap(image: Image.Image, grid: np.ndarray, token: str, opacity: float = 0.5, cmap: str = "viridis",
             view: str = "mean over layers and heads", vmin: float | None = None, vmax: float | None = None,
-            title: str | None = None) -> Figure:
+            title: str | None = None, side: int = 336) -> Figure:
     """One token's attention over the patch grid, over the image, with a colour bar."""
+    from PIL import ImageDraw
+
     grid = np.asarray(grid, dtype=np.float64)
     rows, cols = grid.shape
     lo = float(grid.min()) if vmin is None else vmin
     hi = float(grid.max()) if vmax is None else vmax
-    fig = _new_figure(4.6, 4.0)
-    ax = fig.add_axes((0.02, 0.04, 0.78, 0.86))
-    ax.imshow(blend(image, grid, opacity, cmap, lo, hi))
-    ax.set_axis_off()
-    ax.set_title(title or f"'{_short(token, 20)}' — {view}", fontsize=9)
-    cax = fig.add_axes((0.84, 0.12, 0.04, 0.7))
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-
-    fig.colorbar(ScalarMappable(Normalize(lo, hi if hi > lo else lo + 1e-9), _cmap(cmap)), cax=cax)
-    cax.tick_params(labelsize=7)
+    top, bar_w = 26, 70
+    canvas = Image.new("RGB", (side + bar_w + 8, side + top + 6), "white")
+    canvas.paste(_panel(image, grid, side, opacity, cmap, lo, hi), (4, top))
+    canvas.paste(_colour_bar(14, side, cmap, vertical=True), (side + 14, top))
+    d = ImageDraw.Draw(canvas)
+    d.text((4, 4), _fit_text(title or f"'{token}' — {view}", 13, side + bar_w), fill="black", font=_font(13))
+    for frac, value in ((0.0, hi), (0.5, (lo + hi) / 2), (1.0, lo)):
+        d.text((side + 32, top + frac * (side - 12)), _fmt(value), fill="black", font=_font(11))
     r, c = _peak(grid)
     caption = (f"Where '{token}' looked ({view}): each of the {rows} x {cols} squares is one image patch, "
                f"brighter = more attention; the peak is at row {r + 1}, column {c + 1}.")
-    return Figure(_render(fig), caption)
+    return Figure(canvas, caption)
 
 
 # ----------------------------------------------------------------------------- small multiples
-def small_multiples(image: Image.Image, maps: Sequence[np.ndarray], titles: Sequence[str], what: str,
-                    shared_scale: bool = True, opacity: float = 0.6, cmap: str = "viridis", ncols: int | None = None,
-                    highlight: int | None = None) -> Figure:
+def small_multiples(image: Image.Image | Sequence[Image.Image], maps: Sequence[np.ndarray], titles: Sequence[str],
+                    what: str, shared_scale: bool = True, opacity: float = 0.6, cmap: str = "viridis",
+                    ncols: int | None = None, highlight: int | None = None, side: int = 150) -> Figure:
     """A grid of overlays (one per layer, head, frame, ...) with a shared or per-panel colour scale.
 
-    `what` completes the caption: "all 6 layers for 'dog' (mean over heads)".
+    `image` is one picture for all panels, or one per panel. `what` completes the caption:
+    "all 6 layers for 'dog' (mean over heads)".
     """
+    from PIL import ImageDraw
+
     n = len(maps)
     if n == 0:
         raise ValueError("small_multiples needs at least one map")
+    images = list(image) if isinstance(image, (list, tuple)) else [image] * n
     ncols = ncols or min(n, 6)
     nrows = math.ceil(n / ncols)
     arrays = [np.asarray(m, dtype=np.float64) for m in maps]
     lo = min(float(a.min()) for a in arrays)
     hi = max(float(a.max()) for a in arrays)
-    panel = 1.7
-    fig = _new_figure(panel * ncols, panel * nrows + 0.35)
+    gap, title_h, foot = 8, 18, 26
+    canvas = Image.new("RGB", (ncols * (side + gap) + gap, nrows * (side + title_h + gap) + foot), "white")
+    d = ImageDraw.Draw(canvas)
     for i, (a, t) in enumerate(zip(arrays, titles)):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
+        r, c = divmod(i, ncols)
+        x, y = gap + c * (side + gap), r * (side + title_h + gap) + title_h
         vmin, vmax = (lo, hi) if shared_scale else (None, None)
-        ax.imshow(blend(image, a, opacity, cmap, vmin, vmax))
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(t, fontsize=8, fontweight="bold" if i == highlight else "normal")
-        if i == highlight:
-            for s in ax.spines.values():
-                s.set_edgecolor(OKABE_ITO["vermillion"])
-                s.set_linewidth(2.5)
-    fig.subplots_adjust(left=0.01, right=0.99, top=1 - 0.3 / (panel * nrows + 0.35), bottom=0.01,
-                        wspace=0.05, hspace=0.25)
+        canvas.paste(_panel(images[i], a, side, opacity, cmap, vmin, vmax), (x, y))
+        bold = i == highlight
+        d.text((x, y - title_h + 2), _fit_text(("▶ " if bold else "") + t, 12, side), fill="black", font=_font(12))
+        if bold:
+            d.rectangle((x - 3, y - 3, x + side + 2, y + side + 2), outline=OKABE_ITO["vermillion"], width=3)
+    y = canvas.height - foot + 6
+    canvas.paste(_colour_bar(120, 10, cmap, vertical=False), (gap + 40, y + 3))
+    label = f"{_fmt(lo)} … {_fmt(hi)} (shared)" if shared_scale else "each panel: its own min … max"
+    d.text((gap, y), "low", fill="black", font=_font(11))
+    d.text((gap + 166, y), "high   " + label, fill="black", font=_font(11))
     scale = ("one colour scale for all panels, so brightness compares across them" if shared_scale else
              "each panel scaled to its own range, so it shows its pattern, not its strength")
-    return Figure(_render(fig), f"{what[:1].upper() + what[1:]}; {scale}.")
+    return Figure(canvas, f"{what[:1].upper() + what[1:]}; {scale}." if what else f"{scale[:1].upper() + scale[1:]}.")
 
 
 # ----------------------------------------------------------------------------- frames
 def frame_strip(frames: Sequence[Image.Image], maps: np.ndarray, split: Sequence[float], token: str,
-                opacity: float = 0.6, cmap: str = "viridis", frame_labels: Sequence[str] | None = None) -> Figure:
-    """A video's sampled frames, each with the token's heatmap (one colour scale), and a bar of the
-    share of the token's patch attention that each frame gets."""
+                opacity: float = 0.6, cmap: str = "viridis", frame_labels: Sequence[str] | None = None,
+                side: int = 140) -> Figure:
+    """A video's sampled frames, each with the token's heatmap (one colour scale), and a bar under each
+    frame for the share of the token's patch attention that the frame gets."""
+    from PIL import ImageDraw
+
     maps = np.asarray(maps, dtype=np.float64)  # (F, rows, cols)
     f = len(frames)
     lo, hi = float(maps.min()), float(maps.max())
-    fig = _new_figure(1.7 * f, 3.3)
     labels = list(frame_labels) if frame_labels else [f"frame {i + 1}" for i in range(f)]
-    for i in range(f):
-        ax = fig.add_axes((i / f + 0.005, 0.42, 1 / f - 0.01, 0.52))
-        ax.imshow(blend(frames[i], maps[i], opacity, cmap, lo, hi))
-        ax.set_axis_off()
-        ax.set_title(labels[i], fontsize=8)
-    bx = fig.add_axes((0.06, 0.1, 0.9, 0.22))
     split = np.asarray(split, dtype=np.float64)
-    bx.bar(np.arange(f), split, color=OKABE_ITO["blue"], width=0.6)
-    bx.set_xticks(np.arange(f), labels, fontsize=7)
-    bx.set_ylim(0, max(1e-9, float(split.max())) * 1.25)
-    bx.set_ylabel("share", fontsize=7)
-    bx.tick_params(labelsize=7)
-    for i, v in enumerate(split):
-        bx.text(i, v, _pct(v), ha="center", va="bottom", fontsize=7)
+    gap, title_h, bar_h = 8, 18, 70
+    canvas = Image.new("RGB", (f * (side + gap) + gap, title_h + side + bar_h + 34), "white")
+    d = ImageDraw.Draw(canvas)
+    peak = max(1e-12, float(split.max()))
+    base = title_h + side + bar_h + 14
+    for i in range(f):
+        x = gap + i * (side + gap)
+        canvas.paste(_panel(frames[i], maps[i], side, opacity, cmap, lo, hi), (x, title_h))
+        d.text((x, 2), _fit_text(labels[i], 12, side), fill="black", font=_font(12))
+        h = int(round((bar_h - 16) * split[i] / peak))
+        bx = x + side // 2 - 18
+        d.rectangle((bx, base - h, bx + 36, base), fill=OKABE_ITO["blue"])
+        d.text((bx, base - h - 15), _pct(split[i]), fill="black", font=_font(11))
+    d.line((gap, base, canvas.width - gap, base), fill="black", width=1)
+    d.text((gap, base + 4), "share of the token's attention on the image, per frame", fill="black", font=_font(11))
     best = int(np.argmax(split))
     caption = (f"The {f} frames the model read, each with where '{token}' looked (one colour scale); the bars "
                f"split its attention on the image across frames: most on {labels[best]} ({_pct(split[best])}).")
-    return Figure(_render(fig), caption)
+    return Figure(canvas, caption)
 
 
 # ----------------------------------------------------------------------------- bars
@@ -253,50 +305,54 @@ class Segment:
         return self.end - self.start
 
 
-def block_kind(block: np.ndarray) -> str:
-    """'all', 'none', 'causal' (lower triangle incl. diagonal), 'past' (strictly earlier) or 'partial'."""
+def block_kind(block: np.ndarray, same: bool = False) -> str:
+    """'all', 'none', 'causal' (a segment against itself: lower triangle with the diagonal) or 'partial'."""
     block = np.asarray(block, dtype=bool)
-    if block.size == 0:
-        return "none"
-    if block.all():
-        return "all"
-    if not block.any():
+    if block.size == 0 or not block.any():
         return "none"
     q, k = block.shape
-    if q == k and np.array_equal(block, np.tril(np.ones((q, k), bool))):
+    if same and q == k and np.array_equal(block, np.tril(np.ones((q, k), bool))) and (q > 1 or not block.all()):
         return "causal"
-    # the queries of a later segment against an earlier one that grew: every key before the query
-    tri = np.tril(np.ones((q, k), bool), k - q)
-    if np.array_equal(block, tri):
-        return "past"
+    if same and q == k == 1:
+        return "causal"
+    if block.all():
+        return "all"
     return "partial"
 
 
-_WHY = {
-    ("image", "image", "all"): "every image token sees every image token: the picture is read as a whole, in both "
-                               "directions",
-    ("image", "text", "none"): "image tokens never see the text, so the image's encoding does not depend on the "
-                               "words and is computed once and cached",
-    ("text", "image", "all"): "every text token sees the whole image",
-    ("text", "text", "causal"): "text is causal: each token sees itself and the tokens before it, never the future, "
-                                "which is what lets the model write one token at a time",
-    ("text", "text", "all"): "these text tokens see each other in both directions (a prefix read as a whole)",
-    ("text", "text", "past"): "each token here sees every earlier token, never a later one",
-    ("text", "text", "none"): "these tokens cannot see those: they come later in the sequence",
-}
+def _why(q: Segment, k: Segment, kind: str, order: int) -> str:
+    """Why a block looks the way it does (order: key segment before (-1), same (0) or after (1) the query's)."""
+    q_img, k_img = q.labels is None, k.labels is None
+    if order == 0 and q_img and kind == "all":
+        return "every image token sees every other one, in both directions: the picture is read as a whole"
+    if order == 0 and kind == "causal":
+        return ("each token sees itself and the tokens before it, never a later one, which is what lets "
+                "the model write one token at a time")
+    if order == 0 and kind == "all":
+        return "these tokens see each other in both directions (read as a whole, like a prefix)"
+    if q_img and not k_img and kind == "none":
+        return ("the image never sees the text, so its encoding does not depend on the words: it is computed "
+                "once and its keys and values are cached for every generated token")
+    if k_img and kind == "all":
+        return f"every {q.name} token sees the whole {k.name.split(' ')[0]}"
+    if order < 0 and kind == "all":
+        return f"every {q.name} token sees all of the earlier {k.name}"
+    if order > 0 and kind == "none":
+        return f"no {q.name} token sees the later {k.name}: the future stays hidden"
+    return ""
+
+
+_VERDICT = {"all": "all visible", "none": "all masked", "causal": "causal", "partial": "partly visible"}
 
 
 def describe_blocks(mask: np.ndarray, segments: Sequence[Segment]) -> list[str]:
     """One sentence per (query segment, key segment) pair, read off the mask itself."""
     sentences = []
-    kinds = {s.name: ("image" if s.labels is None else "text") for s in segments}
-    for qs in segments:
-        for ks in segments:
-            kind = block_kind(mask[qs.start:qs.end, ks.start:ks.end])
-            base = {"all": "sees all of", "none": "sees none of", "causal": "sees, causally (itself and earlier),",
-                    "past": "sees the earlier positions of", "partial": "sees part of"}[kind]
-            why = _WHY.get((kinds[qs.name], kinds[ks.name], kind))
-            sentences.append(f"{qs.name} {base} {ks.name}" + (f": {why}." if why else "."))
+    for a, qs in enumerate(segments):
+        for b, ks in enumerate(segments):
+            kind = block_kind(mask[qs.start:qs.end, ks.start:ks.end], same=a == b)
+            why = _why(qs, ks, kind, (b > a) - (b < a))
+            sentences.append(f"{qs.name} → {ks.name}: {_VERDICT[kind]}" + (f" — {why}." if why else "."))
     return sentences
 
 
@@ -325,7 +381,7 @@ def mask_diagram(mask: np.ndarray, segments: Sequence[Segment], title: str = "At
     n = len(groups)
     side = min(9.0, max(4.5, 0.22 * n + 2.2))
     fig = _new_figure(side, side)
-    ax = fig.add_axes((0.2, 0.04, 0.76, 0.76))
+    ax = fig.add_axes((0.2, 0.04, 0.68, 0.76))
     ax.imshow(cells, cmap=_cmap("cividis"), vmin=0, vmax=1, interpolation="nearest")
     # block outlines and labels
     starts = {}
@@ -338,6 +394,8 @@ def mask_diagram(mask: np.ndarray, segments: Sequence[Segment], title: str = "At
         a, b = starts[seg.name]
         ax.axhline(a - 0.5, color=OKABE_ITO["orange"], lw=1.5)
         ax.axvline(a - 0.5, color=OKABE_ITO["orange"], lw=1.5)
+        ax.text(n - 0.5 + 0.02 * n, (a + b - 1) / 2, seg.name, va="center", ha="left", fontsize=9,
+                color=OKABE_ITO["vermillion"], fontweight="bold", clip_on=False)
     ticks, labels = [], []
     for seg in segments:
         a, b = starts[seg.name]

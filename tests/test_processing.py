@@ -334,6 +334,8 @@ def test_vqa_prompt_and_answer(tmp_path, bert_files, ref_tok):
     assert caption == ref_tok("a red bus").input_ids  # [CLS] ... [SEP] for training / scoring
     with pytest.raises(InputError):
         proc(text="a", question="b")
+    with pytest.raises(InputError, match="one text per image"):
+        proc(images=[photo(40, 30), photo(30, 40)], question=["a", "b", "c"])
 
 
 def test_load_processor_variants(tmp_path, bert_files, monkeypatch):

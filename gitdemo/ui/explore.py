@@ -178,8 +178,7 @@ def build_exploration(model, processor, images, question: str | None, token_ids:
     prompt_tokens = [tok.token_text(int(i)) for i in prompt[0]]
     tokens = [tok.token_text(int(i)) for i in token_ids]
     mask = mask_for(n, torch.ones(p + t)).numpy()
-    image_name = f"video ({frames} frames x {layout.per_frame} tokens)" if frames > 1 else \
-        f"image ({layout.per_frame} tokens)"
+    image_name = "video" if frames > 1 else "image"
     segments = [viz.Segment(image_name, 0, n), viz.Segment("prompt", n, n + p, prompt_tokens),
                 viz.Segment("output", n + p, n + p + t, tokens)]
     return Exploration(model_name, tok.decode(token_ids), layout, pictures, prompt_tokens, tokens, list(token_ids),

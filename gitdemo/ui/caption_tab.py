@@ -1,0 +1,51 @@
+"""The Caption tab: an image in, a caption streamed token by token, then the attention explorer.
+
+API: `/caption(image, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed)` ->
+(caption, attention JSON); only the image is required.
+"""
+from __future__ import annotations
+
+import gradio as gr
+
+from . import examples, models, widgets
+from .explore import Decoding
+
+
+def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0, top_p=0.9, seed=0,
+            progress=gr.Progress(track_tqdm=True)):
+    """Describe an image. Yields the caption so far after every token; the last update also carries the
+    attention data: {"text", "tokens": [{"text", "id", "attention": rows x cols}], "grid", "frames", ...}."""
+    settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
+    images = widgets.open_images(image)
+    loaded = models.CACHE.get(model or models.default_model("caption"), widgets.progress_callback(progress))
+    yield from widgets.stream_generation(loaded, images, None, settings)
+
+
+def example_caption(image, model):
+    """What a cached example shows: greedy decoding with the default settings."""
+    yield from caption(image, model)
+
+
+def build() -> None:
+    with gr.Tab("Caption", id="caption"):
+        gr.Markdown("Upload a picture (or click an example) and the model describes it, one token at a time. "
+                    "Then click any word of the caption to see where the model looked when it wrote it.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = widgets.ImageUpload(label="Image", type="filepath", sources=["upload", "clipboard"],
+                                            elem_id="caption-image", height=320)
+                model = widgets.model_picker("caption", "caption-model")
+                controls = widgets.decoding_controls("caption")
+                run = gr.Button("Caption", variant="primary", elem_id="caption-run")
+            with gr.Column(scale=1):
+                text = gr.Textbox(label="Caption", lines=2, interactive=False, buttons=["copy"], elem_id="caption-text")
+                with gr.Accordion("Attention data, as the API returns it (JSON)", open=False):
+                    data = gr.JSON(label="Attention data", elem_id="caption-json")
+                gr.Examples(examples.caption_rows(models.EMBEDDED, models.default_model("caption")), [image, model],
+                            [text, data], fn=widgets.guard(example_caption), cache_examples=True, cache_mode="lazy",
+                            label="Examples (results cached after first use; greedy decoding)",
+                            api_visibility="private", elem_id="caption-examples")
+        explorer = widgets.Explorer("caption")
+    run.click(widgets.guard(caption), [image, model, *controls.inputs], [text, data], api_name="caption",
+              concurrency_id=widgets.GENERATE, show_progress="minimal")
+    explorer.wire(image, data)

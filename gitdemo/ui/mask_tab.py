@@ -1,0 +1,66 @@
+"""The Attention mask tab: the mask GIT builds for an input, drawn from the model's own mask rule.
+
+Pick a model, an input kind (image or video), type a question and/or the text generated so far:
+the tab tokenizes them as the model would and draws the (queries x keys) mask with the image
+block and every text token labelled, and one sentence per block read off the mask itself.
+"""
+from __future__ import annotations
+
+import gradio as gr
+import torch
+
+from .. import explain, viz
+from . import explore, models, widgets
+
+
+def mask_view(model=None, kind="image", question="", generated="a red circle", progress=gr.Progress()):
+    loaded = models.CACHE.get(model or models.EMBEDDED, widgets.progress_callback(progress))
+    tok, cfg = loaded.processor.tokenizer, loaded.model.config
+    frames = cfg.num_frames if kind == "video" else 1
+    if kind == "video" and frames == 1:
+        raise gr.Error(f"{models.label(loaded.name)} reads single images, not videos: pick a video model.")
+    layout = explain.ImageLayout.for_model(loaded.model, frames)
+    q = widgets.clean_question(question, required=False)
+    prompt = tok.encode_prompt(q) if q else [tok.cls_token_id]
+    output = tok.encode(generated, add_special_tokens=False) if generated and generated.strip() else []
+    limit = cfg.max_position_embeddings
+    if len(prompt) + len(output) > limit:
+        raise gr.Error(f"That is {len(prompt) + len(output)} text tokens; this model reads at most {limit}.")
+    n, p, t = layout.num_image_tokens, len(prompt), len(output)
+    mask = explore.mask_for(n, torch.ones(p + t)).numpy()
+    name = "video" if frames > 1 else "image"
+    segments = [viz.Segment(name, 0, n), viz.Segment("prompt", n, n + p, [tok.token_text(i) for i in prompt])]
+    if t:
+        segments.append(viz.Segment("output", n + p, n + p + t, [tok.token_text(i) for i in output]))
+    fig, sentences = viz.mask_diagram(mask, segments, title=f"Mask of {loaded.name}")
+    per_frame = f"{layout.num_frames} frames x " if frames > 1 else ""
+    detail = (f"Image block: {per_frame}{layout.per_frame} tokens (1 CLS + {layout.rows} x {layout.cols} patches"
+              f"{' each' if frames > 1 else ''}). Text: {p} prompt token(s) and {t} generated token(s).")
+    return fig.image, fig.caption + " " + detail + "\n\n" + "\n".join(f"- {s}" for s in sentences)
+
+
+def build() -> None:
+    with gr.Tab("Attention mask", id="mask"):
+        gr.Markdown("GIT reads one sequence: the image tokens first, then the text. Its mask says which position "
+                    "may look at which: the image block sees itself in both directions, text sees the whole image "
+                    "and only the text before it. This diagram is drawn from the very rule the model applies "
+                    "(`layers.visibility` on the ranks `cumsum(mask_ar)` that `GitForCausalLM.prefill` builds), "
+                    "not from a second implementation; each tab's explorer also shows the mask of its own result.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                model = gr.Dropdown(models.dropdown_choices("mask"), value=models.EMBEDDED, label="Model",
+                                    elem_id="mask-model")
+                kind = gr.Radio(["image", "video"], value="image", label="Input", elem_id="mask-kind")
+                question = gr.Textbox(label="Question (optional)", placeholder="what color is the circle?",
+                                      elem_id="mask-question")
+                generated = gr.Textbox(label="Text generated so far", value="a red circle", elem_id="mask-generated")
+                run = gr.Button("Draw the mask", variant="primary", elem_id="mask-run")
+            with gr.Column(scale=2):
+                image = gr.Image(label="Attention mask", type="pil", format="png", interactive=False,
+                                 buttons=["download", "fullscreen"], elem_id="mask-image")
+                caption = gr.Markdown(elem_id="mask-caption")
+    inputs = [model, kind, question, generated]
+    run.click(widgets.guard(mask_view), inputs, [image, caption], api_name="mask", concurrency_id="explore")
+    for box in (question, generated):
+        box.submit(widgets.guard(mask_view), inputs, [image, caption], api_visibility="private",
+                   concurrency_id="explore")

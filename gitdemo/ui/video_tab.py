@@ -1,0 +1,62 @@
+"""The Video tab: a clip (and optionally a question) in; the frames the model reads, the text streamed,
+and the attention explorer with a strip of per-frame heatmaps.
+
+API: `/video(video, question, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed)` ->
+(text, attention JSON); only the video is required (no question: a caption).
+"""
+from __future__ import annotations
+
+import gradio as gr
+
+from ..errors import InputError
+from . import examples, models, widgets
+from .explore import Decoding
+
+
+def video(video, question="", model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0,
+          top_p=0.9, seed=0, progress=gr.Progress(track_tqdm=True)):
+    """Caption a video, or answer a question about it. The model reads a fixed number of frames spread
+    evenly over the clip (6 for the GIT video checkpoints). The last update carries the attention data
+    with one rows x cols grid per frame, and which frames were read."""
+    settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
+    if video is None or video == "":
+        raise InputError("Upload a video first (or click one of the examples).")
+    q = widgets.clean_question(question, required=False)
+    loaded = models.CACHE.get(model or models.default_model("video"), widgets.progress_callback(progress))
+    frames = widgets.open_video(video, loaded.model.config.num_frames)
+    info = {"video": {"frame_indices": frames.indices, "fps": frames.fps, "duration": frames.duration,
+                      "total_frames": frames.total_frames, "note": frames.note}}
+    if frames.note:
+        gr.Info(frames.note)
+    yield from widgets.stream_generation(loaded, frames.frames, q, settings, extra=info)
+
+
+def example_video(clip, question, model):
+    yield from video(clip, question, model)
+
+
+def build() -> None:
+    with gr.Tab("Video", id="video"):
+        gr.Markdown("Upload a short clip. The model reads a few frames spread evenly over it (6 for the GIT video "
+                    "models), each as its own block of image tokens with a learned frame embedding, then captions it "
+                    "or answers your question.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                clip = gr.Video(label="Video", sources=["upload"], elem_id="video-input", height=300)
+                question = gr.Textbox(label="Question (optional: leave empty for a caption)", max_lines=3,
+                                      placeholder="which way is the square moving?", elem_id="video-question")
+                model = widgets.model_picker("video", "video-model")
+                controls = widgets.decoding_controls("video")
+                run = gr.Button("Describe the video", variant="primary", elem_id="video-run")
+            with gr.Column(scale=1):
+                text = gr.Textbox(label="Text", lines=2, interactive=False, buttons=["copy"], elem_id="video-text")
+                with gr.Accordion("Attention data, as the API returns it (JSON)", open=False):
+                    data = gr.JSON(label="Attention data", elem_id="video-json")
+                gr.Examples(examples.video_rows(models.EMBEDDED), [clip, question, model], [text, data],
+                            fn=widgets.guard(example_video), cache_examples=True, cache_mode="lazy",
+                            label="Examples (results cached after first use; greedy decoding)",
+                            api_visibility="private", elem_id="video-examples")
+        explorer = widgets.Explorer("video", video=True)
+    run.click(widgets.guard(video), [clip, question, model, *controls.inputs], [text, data], api_name="video",
+              concurrency_id=widgets.GENERATE, show_progress="minimal")
+    explorer.wire(clip, data)

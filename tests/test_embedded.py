@@ -1,0 +1,73 @@
+"""The shipped Shapes model (assets/models/git-shapes) meets every bar of SHAPES_WORLD.md.
+
+A smaller fresh sample than the README's table (which uses 500 scenes and 100 videos), drawn
+with its own seed, through the app's real paths (PNG / MP4 files, processor, video reader, CLI
+JSON view); a couple of minutes on 2 CPU cores.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gitdemo import shapes
+from gitdemo.loading import EMBEDDED_GIT
+
+N_SCENES, N_VIDEOS, SEED = 120, 30, 31337
+
+
+def test_shipped_folder_is_complete():
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "preprocessor_config.json", "vocab.txt",
+                 "tokenizer_config.json", "special_tokens_map.json", "training_report.md", "eval.md"):
+        assert (EMBEDDED_GIT / name).is_file(), name
+    cfg = json.loads((EMBEDDED_GIT / "config.json").read_text())
+    assert cfg["model_type"] == "git" and cfg["num_image_with_embedding"] == 6
+    v = cfg["vision_config"]
+    assert v["image_size"] // v["patch_size"] >= 7
+    assert (EMBEDDED_GIT / "model.safetensors").stat().st_size <= 25 * 2**20
+
+
+@pytest.fixture(scope="module")
+def result():
+    from gitdemo.evaluate import evaluate
+
+    return evaluate(None, N_SCENES, N_VIDEOS, seed=SEED)
+
+
+@pytest.mark.parametrize("task", ["caption1", "caption2", "image_questions", "video_captions", "video_questions",
+                                  "pointing"])
+def test_bar(result, task):
+    from gitdemo.evaluate import BARS
+
+    score, bar = result["scores"][task], BARS[task][2]
+    assert score >= bar, f"{task}: {score:.3f} < {bar} (n={result['n'][task]}); misses: {result['failures'][:8]}"
+
+
+def test_transformers_gives_the_same_greedy_captions():
+    from transformers import GitForCausalLM
+
+    from gitdemo import load_model, load_processor
+    from gitdemo.generation import generate
+    from gitdemo.train import frame_indices
+
+    ours = load_model()
+    proc = load_processor()
+    ref = GitForCausalLM.from_pretrained(str(EMBEDDED_GIT)).eval()
+    rng = np.random.default_rng([SEED, 1])
+    scenes = [shapes.draw_scene(rng) for _ in range(8)]
+    pv = proc.image_processor([s.image for s in scenes])
+    with torch.no_grad():
+        a = generate(ours, pixel_values=pv, max_new_tokens=12)
+        b = ref.generate(pixel_values=pv, max_new_tokens=12, do_sample=False, num_beams=1)
+    caps_a = [proc.tokenizer.decode(r) for r in a.tolist()]
+    caps_b = [proc.tokenizer.decode(r) for r in b.tolist()]
+    assert caps_a == caps_b
+    assert sum(c == s.caption for c, s in zip(caps_a, scenes)) >= 6
+    clips = [shapes.draw_video(rng, frame_indices=frame_indices()) for _ in range(2)]
+    vpv = torch.stack([proc.image_processor.preprocess_frames(c.frames) for c in clips])
+    with torch.no_grad():
+        va = generate(ours, pixel_values=vpv, max_new_tokens=10)
+        vb = ref.generate(pixel_values=vpv, max_new_tokens=10, do_sample=False, num_beams=1)
+    assert [proc.tokenizer.decode(r) for r in va.tolist()] == [proc.tokenizer.decode(r) for r in vb.tolist()]

@@ -38,6 +38,36 @@ PROCESSOR_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
                    "preprocessor_config.json", "config.json")
 
 
+# The task prefixes PaliGemma was trained with (big_vision's PaliGemma README; the *-mix models
+# answer all of them). {lang} is a language code such as "en"; {text} the user's part.
+TASKS = {
+    "caption": "caption {lang}",
+    "describe": "describe {lang}",
+    "answer": "answer {lang} {text}",
+    "question": "question {lang} {text}",
+    "detect": "detect {text}",
+    "segment": "segment {text}",
+    "ocr": "ocr",
+}
+
+
+def task_prompt(task: str, text: str = "", lang: str = "en") -> str:
+    """The prompt for a task: task_prompt("detect", "cat ; dog") -> "detect cat ; dog"."""
+    if task not in TASKS:
+        raise InputError(f"Unknown task '{task}'; choose one of {', '.join(TASKS)}.")
+    if not isinstance(text, str) or not isinstance(lang, str):
+        raise InputError("The task's text and language must be text.")
+    lang = lang.strip() or "en"
+    if not lang.replace("-", "").isalnum() or len(lang) > 10:
+        raise InputError(f"'{lang}' is not a language code (like en, fr, zh-CN).")
+    text = " ".join(text.split())
+    if "{text}" in TASKS[task] and not text:
+        raise InputError(f"The '{task}' task needs some text (what to {'find' if task != 'answer' else 'answer'}).")
+    if task in ("detect", "segment"):  # objects are separated by " ; " as the model writes them
+        text = " ; ".join(part.strip() for part in text.split(";") if part.strip())
+    return TASKS[task].format(lang=lang, text=text)
+
+
 @dataclass
 class PaliGemmaInputs:
     """A batch ready for the model (the reference processor's keys)."""
@@ -58,99 +88,43 @@ class PaliGemmaInputs:
         return self.to_dict().keys()
 
 
-@dataclass
-class SquareImageProcessor:
-    """SigLIP's slow image processor: resize to S x S (PIL, bicubic), rescale, normalise; no crop."""
+def square_image_processor(preprocessor_config: dict):
+    """SigLIP's slow image processor from preprocessor_config.json: squash to S x S (PIL bicubic),
+    rescale, normalise, no crop. The shared `gitdemo.processing.ImageProcessor` does the work."""
+    from .processing import ImageProcessor
 
-    size: int = 224
-    resample: int = 3  # PIL.Image.BICUBIC
-    rescale_factor: float = 1 / 255
-    image_mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    image_std: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    do_resize: bool = True
-    do_rescale: bool = True
-    do_normalize: bool = True
-
-    @classmethod
-    def from_config(cls, cfg: dict) -> "SquareImageProcessor":
-        size = cfg.get("size", {"height": 224, "width": 224})
-        if isinstance(size, dict):
-            h, w = size.get("height", size.get("shortest_edge")), size.get("width", size.get("shortest_edge"))
-        else:
-            h = w = size
-        if h is None or h != w:
-            raise CheckpointError(f"preprocessor_config.json asks for a {h}x{w} image: PaliGemma needs a square size.")
-        if not MIN_IMAGE_SIDE <= int(h) <= MAX_IMAGE_SIDE:
-            raise CheckpointError(f"preprocessor_config.json asks for {h}x{w} images, outside "
-                                  f"[{MIN_IMAGE_SIDE}, {MAX_IMAGE_SIDE}].")
-        keep = {k: cfg[k] for k in ("resample", "rescale_factor", "do_resize", "do_rescale", "do_normalize")
-                if cfg.get(k) is not None}
-        mean, std = cfg.get("image_mean", cls.image_mean), cfg.get("image_std", cls.image_std)
-        return cls(size=int(h), image_mean=tuple(mean), image_std=tuple(std), **keep)
-
-    def to_rgb(self, image):
-        """PIL image / path / (H, W, 3) uint8 array -> RGB PIL image (transparency onto white, as the reference)."""
-        from PIL import Image
-
-        if isinstance(image, (str, os.PathLike)):
-            image = _open(image)
-        elif isinstance(image, np.ndarray):
-            if image.ndim != 3 or image.shape[-1] not in (3, 4) or image.dtype != np.uint8:
-                raise InputError(f"Image arrays must be (height, width, 3) uint8, got {image.shape} {image.dtype}.")
-            image = Image.fromarray(image)
-        if not isinstance(image, Image.Image):
-            raise InputError(f"Expected an image (PIL image, path or uint8 array), got {type(image).__name__}.")
-        if min(image.size) < 1:
-            raise InputError(f"The image is empty ({image.size[0]}x{image.size[1]} pixels).")
-        if "A" in image.getbands() or image.info.get("transparency") is not None:
-            rgba = image.convert("RGBA")
-            return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
-        return image.convert("RGB")
-
-    def __call__(self, images) -> torch.Tensor:
-        """One image or a list -> (B, 3, S, S) float32."""
-        if not isinstance(images, (list, tuple)):
-            images = [images]
-        if not images:
-            raise InputError("No image given.")
-        out = []
-        for image in images:
-            image = self.to_rgb(image)
-            if self.do_resize:
-                image = image.resize((self.size, self.size), resample=self.resample)
-            x = np.asarray(image)
-            if self.do_rescale:  # float64 multiply, then float32: the reference's order of rounding
-                x = (x.astype(np.float64) * self.rescale_factor).astype(np.float32)
-            else:
-                x = x.astype(np.float32)
-            if self.do_normalize:
-                x = (x - np.array(self.image_mean, np.float32)) / np.array(self.image_std, np.float32)
-            out.append(torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))))
-        return torch.stack(out)
+    cfg = dict(preprocessor_config)
+    size = cfg.get("size", {"height": 224, "width": 224})
+    if isinstance(size, (int, float)):
+        size = {"height": int(size), "width": int(size)}
+    h, w = (size.get("height"), size.get("width")) if isinstance(size, dict) else (None, None)
+    if h is None or h != w:
+        raise CheckpointError(f"preprocessor_config.json asks for {size}: PaliGemma needs a square height x width.")
+    if not MIN_IMAGE_SIDE <= int(h) <= MAX_IMAGE_SIDE:
+        raise CheckpointError(f"preprocessor_config.json asks for {h}x{w} images, outside "
+                              f"[{MIN_IMAGE_SIDE}, {MAX_IMAGE_SIDE}].")
+    defaults = {"image_mean": [0.5] * 3, "image_std": [0.5] * 3, "resample": 3}  # SigLIP's
+    cfg = {**defaults, **{k: v for k, v in cfg.items() if v is not None}, "size": {"height": int(h), "width": int(w)},
+           "do_center_crop": False}
+    return ImageProcessor.from_dict(cfg)
 
 
-def _open(path):
-    """A path -> PIL image, through gitdemo.processing.open_image when that module exists."""
-    try:
-        from .processing import open_image
-    except ImportError:
-        open_image = None
-    if open_image is not None:
-        return open_image(path)
-    from PIL import Image, UnidentifiedImageError
+def _pixels(image_processor, images) -> torch.Tensor:
+    """Images (PIL, uint8 arrays, paths or bytes; one or a list) -> (B, 3, S, S) float32.
 
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return im
-    except (OSError, UnidentifiedImageError) as exc:
-        raise InputError(f"Cannot read an image from {path}: {exc}") from exc
+    Files and PIL images go through `open_image` (size limits, EXIF orientation, as for GIT)."""
+    from .processing import open_image
+
+    if not isinstance(images, (list, tuple)):
+        images = [images]
+    opened = [im if isinstance(im, (np.ndarray, torch.Tensor)) else open_image(im) for im in images]
+    return image_processor(opened)
 
 
 class PaliGemmaProcessor:
     """Images and prompts -> `PaliGemmaInputs`; generated ids -> text. Holds no model."""
 
-    def __init__(self, tokenizer, image_processor: SquareImageProcessor, image_seq_length: int,
+    def __init__(self, tokenizer, image_processor, image_seq_length: int,
                  padding_side: str = "left"):
         from tokenizers import AddedToken
 
@@ -163,15 +137,22 @@ class PaliGemmaProcessor:
         if IMAGE_TOKEN not in vocab:  # the reference adds it when the tokenizer lacks it
             tokenizer.add_special_tokens([AddedToken(IMAGE_TOKEN, special=True, normalized=False)])
         missing = [t for t in LOC_TOKENS + SEG_TOKENS if t not in vocab]
-        tokenizer.add_tokens([AddedToken(t, normalized=False) for t in LOC_TOKENS + SEG_TOKENS])
         if missing and len(missing) < len(LOC_TOKENS + SEG_TOKENS):
             raise CheckpointError(f"tokenizer.json has some <loc>/<seg> tokens but not {missing[0]}: a broken file?")
+        # as the reference's add_tokens: existing pieces become unsplittable, absent ones are appended
+        tokenizer.add_tokens([AddedToken(t, normalized=False) for t in LOC_TOKENS + SEG_TOKENS])
         tokenizer.encode_special_tokens = True  # typed text can never produce a control token
         self.image_token_id = tokenizer.token_to_id(IMAGE_TOKEN)
         self.bos_id, self.eos_id, self.pad_id = (self._id(t) for t in ("<bos>", "<eos>", "<pad>"))
-        self.loc0, self.seg0 = tokenizer.token_to_id(LOC_TOKENS[0]), tokenizer.token_to_id(SEG_TOKENS[0])
+        self.loc_ids = {tokenizer.token_to_id(t) for t in LOC_TOKENS}
+        self.seg_ids = {tokenizer.token_to_id(t) for t in SEG_TOKENS}
         self.special_ids = {i for i, t in tokenizer.get_added_tokens_decoder().items() if t.special}
         self.special_ids |= {self.image_token_id, self.bos_id, self.eos_id, self.pad_id}
+
+    @property
+    def image_size(self) -> int:
+        """The square side images are resized to."""
+        return self.image_processor.size["height"]
 
     def _id(self, token: str) -> int:
         i = self.tokenizer.token_to_id(token)
@@ -200,6 +181,8 @@ class PaliGemmaProcessor:
         """One image per prompt, or one image for every prompt. `text` None means an empty prompt."""
         texts = [text] if isinstance(text, str) or text is None else list(text)
         texts = ["" if t is None else t for t in texts]
+        if not all(isinstance(t, str) for t in texts + list(suffix if isinstance(suffix, (list, tuple)) else [])):
+            raise InputError("Prompts and suffixes must be text.")
         if not texts:
             raise InputError("No prompt given.")
         suffixes = None if suffix is None else ([suffix] if isinstance(suffix, str) else list(suffix))
@@ -207,13 +190,15 @@ class PaliGemmaProcessor:
             raise InputError(f"Got {len(suffixes)} suffixes for {len(texts)} prompts.")
         pixel_values = None
         if images is not None:
-            pixel_values = self.image_processor(images)
+            pixel_values = _pixels(self.image_processor, images)
             if pixel_values.shape[0] not in (1, len(texts)):
                 raise InputError(f"Got {pixel_values.shape[0]} images for {len(texts)} prompts: give one image per "
                                  f"prompt, or a single image for all.")
         rows = [self._row(t, None if suffixes is None else s) for t, s in zip(texts, suffixes or texts)]
         length = max(len(ids) for ids, _ in rows)
         side = padding_side or self.padding_side
+        if side not in ("left", "right"):
+            raise InputError(f"padding_side must be 'left' or 'right', got {side!r}.")
         ids, mask, types = (torch.full((len(rows), length), fill, dtype=torch.long)
                             for fill in (self.pad_id, 0, 0))
         for i, (row, tt) in enumerate(rows):
@@ -236,10 +221,10 @@ class PaliGemmaProcessor:
         return [self.decode(r, **kwargs) for r in rows]
 
     def is_loc(self, token_id: int) -> bool:
-        return self.loc0 is not None and self.loc0 <= token_id < self.loc0 + 1024
+        return token_id in self.loc_ids
 
     def is_seg(self, token_id: int) -> bool:
-        return self.seg0 is not None and self.seg0 <= token_id < self.seg0 + 128
+        return token_id in self.seg_ids
 
 
 def _loc_seg_not_special(tokenizer):
@@ -273,12 +258,12 @@ def load_paligemma_processor(folder: str | os.PathLike, padding_side: str = "lef
         raise CheckpointError(f"{tok_file} is not a readable tokenizer file ({exc}).") from exc
     pre = _read_json(Path(path) / "preprocessor_config.json")
     cfg = _read_json(Path(path) / "config.json")
-    image = SquareImageProcessor.from_config(pre)
+    image = square_image_processor(pre)
     seq = pre.get("image_seq_length")
     if seq is None:  # older folders: from the model config (one token per patch)
         vision = cfg.get("vision_config") or {}
         patch = vision.get("patch_size", 14)
-        seq = (image.size // (patch[0] if isinstance(patch, list) else patch)) ** 2
+        seq = (image.size["height"] // (patch[0] if isinstance(patch, list) else patch)) ** 2
     if not 1 <= int(seq) <= 16384:
         raise CheckpointError(f"image_seq_length {seq} is out of range.")
     return PaliGemmaProcessor(tokenizer, image, int(seq), padding_side)
@@ -293,5 +278,5 @@ def _read_json(path: Path) -> dict:
         raise CheckpointError(f"{path} is not valid JSON ({exc}).") from exc
 
 
-__all__ = ["PaliGemmaProcessor", "PaliGemmaInputs", "SquareImageProcessor", "load_paligemma_processor",
-           "IMAGE_TOKEN", "LOC_TOKENS", "SEG_TOKENS"]
+__all__ = ["PaliGemmaProcessor", "PaliGemmaInputs", "square_image_processor", "load_paligemma_processor",
+           "task_prompt", "TASKS", "IMAGE_TOKEN", "LOC_TOKENS", "SEG_TOKENS"]

@@ -417,6 +417,7 @@ def save_checkpoint(model, cfg: GitConfig, vocab: list[str], folder: Path) -> No
     sd = {k: v.detach().to(torch.float32).contiguous().clone() for k, v in model.state_dict().items()}
     tmp = folder / "model.safetensors.tmp"
     save_file(sd, str(tmp), metadata={"format": "pt"})
+    os.chmod(tmp, 0o644)
     os.replace(tmp, folder / "model.safetensors")
     (folder / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     write_tokenizer(folder, vocab)
@@ -515,13 +516,16 @@ def write_report(folder: Path, log: dict) -> None:
         "# git-shapes: training report", "",
         f"- command: `python -m gitdemo train {' '.join(log['argv'])}`",
         f"- machine: {log['machine']}",
-        f"- steps: {log['steps_done']} of {a['steps']}, wall time {log['seconds'] / 60:.1f} min "
+        f"- steps: {log['steps_done']}"
+        + (f" (time budget {a['minutes']} min)" if a.get("minutes") and not a.get("replay") else f" of {a['steps']}")
+        + f", wall time {log['seconds'] / 60:.1f} min "
         f"({log['steps_done'] / max(log['seconds'], 1e-9):.2f} steps/s)",
         f"- parameters: {log['parameters'] / 1e6:.2f} M; image {a['image_size']} px, patch {a['patch_size']} "
         f"({a['image_size'] // a['patch_size']}x{a['image_size'] // a['patch_size']} grid); vision {a['vision_layers']}x"
         f"{a['vision_dim']}, decoder {a['layers']}x{a['dim']}; {FRAMES} temporal embeddings",
-        f"- per step: {a['batch']} images (caption + one question each), {a['video_batch']} clips "
-        f"(caption + one question each); two-object share {a['p_two']}",
+        f"- per step: {a['batch']} images (caption + one question each); every {a['video_every']} step(s) "
+        f"{a['video_batch']} clips (caption + one question each); two-object share {a['p_two']}; fresh scenes "
+        f"every step, augmented (JPEG/chroma subsampling, blur, sub-pixel shifts, colour shifts, noise)",
         f"- AdamW lr {a['lr']} (warm-up {a['warmup']} steps, cosine to {a['min_lr_frac']}x), weight decay "
         f"{a['weight_decay']}, grad clip 1.0; grounding weight {a['ground_weight']}; seed {a['seed']}",
         f"- final quick check (greedy, clean scenes): {json.dumps(last)}",
@@ -542,6 +546,7 @@ def parse_args(argv):
     p.add_argument("--replay", default=None, metavar="training_log.json",
                    help="re-run a time-budgeted training exactly: same steps, same LR at every step")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", default=None, metavar="DIR", help="start from this checkpoint's weights (same shapes)")
     p.add_argument("--batch", type=int, default=32, help="images per step")
     p.add_argument("--video-batch", type=int, default=4, help="clips per step")
     p.add_argument("--video-every", type=int, default=1, help="add a clip batch every N steps")
@@ -594,6 +599,11 @@ def train(args, argv=()) -> dict:
     cfg = make_config(args, len(vocab), codec.ids)
     model = GitForCausalLM(cfg)
     init_weights(model, args.seed)
+    if args.init:  # continue from an earlier checkpoint (same shape): a second, shorter phase
+        from .weights import load_state_dict, rename_keys
+
+        state = rename_keys(load_state_dict(args.init))
+        model.load_state_dict({k: v.to(torch.float32).clone() for k, v in state.items()}, strict=True)
     model.train()
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
@@ -605,7 +615,7 @@ def train(args, argv=()) -> dict:
     n_params = sum(p.numel() for p in model.parameters())
     log = {"argv": list(argv), "args": vars(args), "parameters": n_params, "history": [], "evals": [],
            "machine": f"{os.cpu_count()} CPU cores ({_cpu_name()}), torch {torch.__version__}, "
-                      f"{args.threads} threads, float32"}
+                      f"{args.threads} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, float32"}
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     say(f"training {n_params / 1e6:.2f} M parameters for {args.steps} steps -> {out}")
     t0 = time.time()

@@ -140,7 +140,7 @@ def _colour_bar(width: int, height: int, cmap: str, vertical: bool) -> Image.Ima
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.3f}" if abs(x) < 10 else f"{x:.0f}"
+    return f"{x:.3g}"
 
 
 # ----------------------------------------------------------------------------- single heatmap
@@ -357,7 +357,7 @@ def describe_blocks(mask: np.ndarray, segments: Sequence[Segment]) -> list[str]:
 
 
 def mask_diagram(mask: np.ndarray, segments: Sequence[Segment], title: str = "Attention mask",
-                 max_image_cells: int = 24) -> tuple[Figure, list[str]]:
+                 max_image_cells: int = 8) -> tuple[Figure, list[str]]:
     """Draw a (S, S) boolean mask (rows: queries, columns: keys) with labelled blocks.
 
     Image segments longer than `max_image_cells` are drawn compressed (each cell the share of
@@ -415,7 +415,8 @@ def mask_diagram(mask: np.ndarray, segments: Sequence[Segment], title: str = "At
     fig.text(0.02, 0.99, title + "  (light = may attend, dark = masked)", fontsize=9, va="top")
     sentences = describe_blocks(mask, segments)
     visible = int(mask.sum())
-    caption = (f"The mask the model used for this input: {s} positions ({', '.join(f'{g.name} {g.size}' for g in segments)}); "
+    parts = ", ".join(f"{g.name} {g.size}" for g in segments)
+    caption = (f"The mask the model used for this input: {s} positions ({parts}); "
                f"{visible} of {s * s} query-key pairs may attend.")
     return Figure(_render(fig), caption), sentences
 

@@ -1,7 +1,11 @@
 """Shared fixtures: a tiny GIT checkpoint written by the reference, with GIT's real vocabulary."""
 import json
 import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -46,3 +50,97 @@ def tiny_git_dir(tmp_path_factory, bert_tokenizer_dir) -> Path:
         "image_std": [0.26862954, 0.26130258, 0.27577711], "do_convert_rgb": True,
         "image_processor_type": "CLIPImageProcessor"}))
     return folder
+
+
+# ----------------------------------------------------------------------------- the app, as a user starts it
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """`python app.py` in a subprocess (offline: HF_HUB_OFFLINE=1, so the embedded model is the default),
+    polled until it serves. Yields (url, log_path, process); the log is shown if it does not come up."""
+    from gitdemo.loading import EMBEDDED_GIT
+
+    if not os.environ.get("GITDEMO_EMBEDDED_MODEL") and not (EMBEDDED_GIT / "config.json").is_file():
+        pytest.fail(f"The app tests need the embedded Shapes model in {EMBEDDED_GIT}.")
+    tmp = tmp_path_factory.mktemp("app")
+    port = _free_port()
+    env = dict(os.environ, PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", HF_HUB_OFFLINE="1",
+               GRADIO_ANALYTICS_ENABLED="False", GRADIO_EXAMPLES_CACHE=str(tmp / "examples_cache"),
+               GRADIO_TEMP_DIR=str(tmp / "gradio_tmp"), OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
+               PYTHONUNBUFFERED="1")
+    env.pop("GITDEMO_DEFAULT_MODEL", None)
+    log = open(tmp / "app.log", "w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/", timeout=5) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            log.close()
+            pytest.fail(f"app.py did not start:\n{(tmp / 'app.log').read_text()[-4000:]}")
+        time.sleep(0.5)
+    yield url, tmp / "app.log", proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server) -> str:
+    """The URL of the running app (see app_server)."""
+    return app_server[0]
+
+
+# ----------------------------------------------------------------------------- bad inputs a user can send
+@pytest.fixture(scope="session")
+def bad_inputs(tmp_path_factory) -> dict[str, Path]:
+    """Files a careless or hostile user uploads: name -> path."""
+    import av
+    import numpy as np
+    from PIL import Image
+
+    from gitdemo import shapes
+
+    d = tmp_path_factory.mktemp("bad")
+    out: dict[str, Path] = {}
+    good = shapes.draw_scene(np.random.default_rng(5), n_objects=1).image
+    png = d / "good.png"
+    good.save(png)
+    out["corrupt.png"] = d / "corrupt.png"
+    out["corrupt.png"].write_bytes(png.read_bytes()[:300])  # a PNG cut off after its header
+    out["text.png"] = d / "text.png"
+    out["text.png"].write_text("this is a text file, renamed .png\n")
+    out["huge.png"] = d / "huge.png"
+    Image.new("1", (12000, 12000)).save(out["huge.png"])  # 144 megapixels, 17 kB on disk
+    out["animated.gif"] = d / "animated.gif"
+    frames = [shapes.draw_scene(np.random.default_rng(s), n_objects=1).image for s in (6, 7)]
+    frames[0].save(out["animated.gif"], save_all=True, append_images=frames[1:], duration=200, loop=0)
+    out["audio.mp4"] = d / "audio.mp4"  # a container with an audio stream and no video stream
+    with av.open(str(out["audio.mp4"]), "w") as c:
+        s = c.add_stream("aac", rate=16000)
+        samples = (np.sin(np.arange(16000) / 10) * 3000).astype(np.int16)[None]
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = 16000
+        for packet in s.encode(frame):
+            c.mux(packet)
+        for packet in s.encode(None):
+            c.mux(packet)
+    out["text.mp4"] = d / "text.mp4"
+    out["text.mp4"].write_text("not a video\n")
+    out["empty.png"] = d / "empty.png"
+    out["empty.png"].write_bytes(b"")
+    return out

@@ -11,8 +11,8 @@ from gitdemo import shapes
 from gitdemo import train as T
 
 TINY = ["--image-size", "64", "--patch-size", "16", "--vision-dim", "32", "--vision-layers", "1", "--dim", "48",
-        "--layers", "1", "--batch", "6", "--video-batch", "2", "--warmup", "3", "--eval-every", "0",
-        "--save-every", "0", "--log-every", "1", "--quiet", "--threads", "2"]
+        "--layers", "1", "--batch", "4", "--video-batch", "1", "--warmup", "3", "--eval-every", "0",
+        "--save-every", "0", "--log-every", "1", "--quiet", "--threads", "1"]
 
 
 def _train(tmp_path, name, steps, seed=0, extra=()):
@@ -23,14 +23,14 @@ def _train(tmp_path, name, steps, seed=0, extra=()):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tiny")
-    log, folder = _train(tmp, "run", 40, extra=["--lr", "3e-3"])
+    log, folder = _train(tmp, "run", 30, extra=["--lr", "3e-3"])
     return log, folder
 
 
 def test_loss_falls(trained):
     log, _ = trained
     lm = [h["lm"] for h in log["history"]]
-    assert len(lm) == 40
+    assert len(lm) == 30
     assert np.mean(lm[-5:]) < 0.6 * np.mean(lm[:3]), lm
     assert all(np.isfinite(lm))
     assert "ground_frac" in log["history"][-1]
@@ -46,6 +46,16 @@ def test_seeded_runs_reproduce(tmp_path):
     assert sa.keys() == sb.keys()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert any(not torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_time_budgeted_run_replays_exactly(tmp_path):
+    from safetensors.torch import load_file
+
+    log, a = _train(tmp_path, "timed", 10**6, extra=["--minutes", "0.02"])
+    assert 1 <= log["steps_done"] == len(log["progress_trace"]) < 10**6
+    _, b = _train(tmp_path, "replayed", 1, extra=["--replay", str(a / "training_log.json")])
+    sa, sb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
 def test_folder_layout(trained):

@@ -22,6 +22,16 @@ from ..layers import KVCache, activation, attend, merge_heads, split_heads, visi
 from .paligemma_config import GemmaTextConfig
 
 
+def embedding(num: int, dim: int, padding_idx: int | None = None) -> nn.Embedding:
+    """nn.Embedding that skips its random init on the meta device: `normal_` there makes torch
+    import its symbolic-shape machinery (sympy; about a second, once per process) for weights
+    that `load_model` replaces anyway."""
+    weight = torch.empty(num, dim)
+    if weight.device.type != "meta":
+        nn.init.normal_(weight)
+    return nn.Embedding(num, dim, padding_idx=padding_idx, _weight=weight)
+
+
 class GemmaRMSNorm(nn.Module):
     def __init__(self, dim: int, eps: float):
         super().__init__()
@@ -123,7 +133,7 @@ class GemmaModel(nn.Module):
     def __init__(self, cfg: GemmaTextConfig):
         super().__init__()
         self.config = cfg
-        self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size, padding_idx=cfg.pad_token_id)
+        self.embed_tokens = embedding(cfg.vocab_size, cfg.hidden_size, cfg.pad_token_id)
         self.layers = nn.ModuleList(GemmaDecoderLayer(cfg, i) for i in range(cfg.num_hidden_layers))
         self.norm = GemmaRMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
 
@@ -163,4 +173,4 @@ class GemmaModel(nn.Module):
         return self.norm(x), attentions
 
 
-__all__ = ["GemmaModel", "GemmaRMSNorm", "rotary", "rotate"]
+__all__ = ["GemmaModel", "GemmaRMSNorm", "embedding", "rotary", "rotate"]

@@ -149,7 +149,9 @@ class PaliGemmaForConditionalGeneration(nn.Module):
         return visibility(ranks, ranks, valid)
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        logits = self.lm_head(hidden)
+        # 2-D into the head: a sliced 3-D view would send F.linear through bmm, which first copies
+        # the whole (transposed) embedding matrix -- 1 GB for PaliGemma -- on every call
+        logits = self.lm_head(hidden.reshape(-1, hidden.shape[-1])).view(*hidden.shape[:-1], -1)
         cap = self.config.text_config.final_logit_softcapping if self.config.text_config.is_gemma2 else None
         if cap is not None:  # Gemma 2: final logits soft-capped
             logits = torch.tanh(logits / cap) * cap
@@ -195,7 +197,7 @@ class PaliGemmaForConditionalGeneration(nn.Module):
             if image_embeds is None:
                 raise InputError("Give pixel_values, input_ids, or both.")
             input_ids = torch.full((image_embeds.shape[0], 1), self.config.bos_token_id, device=image_embeds.device)
-        b, dev = input_ids.shape[0], input_ids.device
+        dev = input_ids.device
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         if token_type_ids is None:

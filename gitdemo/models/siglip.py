@@ -14,6 +14,7 @@ from torch import nn
 
 from ..errors import InputError
 from ..layers import activation, attend, merge_heads, split_heads
+from .gemma import embedding
 from .paligemma_config import SiglipVisionConfig
 
 
@@ -22,7 +23,7 @@ class SiglipVisionEmbeddings(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.patch_embedding = nn.Conv2d(cfg.num_channels, cfg.hidden_size, cfg.patch_size, cfg.patch_size)
-        self.position_embedding = nn.Embedding(cfg.num_image_tokens, cfg.hidden_size)
+        self.position_embedding = embedding(cfg.num_image_tokens, cfg.hidden_size)
 
     def positions(self, grid_h: int, grid_w: int) -> torch.Tensor:
         """(grid_h * grid_w, D); bicubic interpolation of the trained grid for other image sizes."""

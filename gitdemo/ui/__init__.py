@@ -64,18 +64,6 @@ def build_demo():
     return demo
 
 
-def concurrency() -> int:
-    """Generations at once: 2 on a CPU (more only slows everyone down), 4 with a GPU; GITDEMO_CONCURRENCY overrides."""
-    if os.environ.get("GITDEMO_CONCURRENCY"):
-        return max(1, int(os.environ["GITDEMO_CONCURRENCY"]))
-    try:
-        import torch
-
-        return 4 if torch.cuda.is_available() else 2
-    except ImportError:
-        return 2
-
-
 def launch_options() -> dict:
     """Keyword arguments for `demo.launch` (port from $PORT, else GRADIO_SERVER_PORT, else 7860)."""
     import gradio as gr
@@ -90,9 +78,11 @@ def launch_options() -> dict:
 
 def serve(demo=None):
     """Queue and launch (what `python app.py` does)."""
+    from .models import compute_slots
+
     demo = demo or build_demo()
-    demo.queue(default_concurrency_limit=concurrency(), max_size=128)
+    demo.queue(default_concurrency_limit=compute_slots(), max_size=128)
     return demo.launch(**launch_options())
 
 
-__all__ = ["build_demo", "launch_options", "concurrency", "serve", "CSS"]
+__all__ = ["build_demo", "launch_options", "serve", "CSS"]

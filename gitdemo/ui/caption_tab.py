@@ -47,5 +47,6 @@ def build() -> None:
                             api_visibility="private", elem_id="caption-examples")
         explorer = widgets.Explorer("caption")
     run.click(widgets.guard(caption), [image, model, *controls.inputs], [text, data], api_name="caption",
-              concurrency_id=widgets.GENERATE, show_progress="minimal")
+              concurrency_id=widgets.GENERATE, concurrency_limit=models.QUEUE_WORKERS,
+              show_progress="minimal")
     explorer.wire(image, data)

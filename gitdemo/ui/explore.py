@@ -37,7 +37,8 @@ def git_mask_ar(num_image_tokens: int, num_text_tokens: int) -> torch.Tensor:
 
     The same vector `GitForCausalLM.prefill` builds; ranks are its cumulative sum.
     """
-    return torch.cat([torch.zeros(num_image_tokens, dtype=torch.long), torch.ones(num_text_tokens, dtype=torch.long)])[None]
+    image = torch.zeros(num_image_tokens, dtype=torch.long)
+    return torch.cat([image, torch.ones(num_text_tokens, dtype=torch.long)])[None]
 
 
 def mask_for(num_image_tokens: int, attention_mask: torch.Tensor | list[int]) -> torch.Tensor:
@@ -160,18 +161,18 @@ def build_exploration(model, processor, images, question: str | None, token_ids:
     frames = pixel_values.shape[1] if pixel_values.ndim == 5 else 1
     layout = explain.ImageLayout.for_model(model, frames)
     seq = torch.cat([prompt, torch.tensor([list(token_ids)], dtype=torch.long)], dim=1)
-    out = model(input_ids=seq, pixel_values=pixel_values, output_attentions=True)
+    out = model(input_ids=seq.to(model.device), pixel_values=pixel_values.to(model.device), output_attentions=True)
     n, p, t = layout.num_image_tokens, prompt.shape[1], len(token_ids)
     queries = [n + p - 1 + i for i in range(t)]  # the position whose output produced token i
-    att = out.attentions  # per layer (1, H, S, S)
-    steps = [torch.stack([a[0, :, q, : q + 1].float() for a in att]) for q in queries]  # (L, H, K)
-    probs = out.logits[0, queries].float().softmax(-1)  # (T, vocab)
+    att = [a.float().cpu() for a in out.attentions]  # per layer (1, H, S, S)
+    steps = [torch.stack([a[0, :, q, : q + 1] for a in att]) for q in queries]  # (L, H, K)
+    probs = out.logits[0, queries].float().softmax(-1).cpu()  # (T, vocab)
     top_p, top_i = probs.topk(min(top_k, probs.shape[-1]))
     tok = processor.tokenizer
     top = [[(tok.token_text(int(i)), float(v)) for i, v in zip(ids, ps)] for ids, ps in zip(top_i, top_p)]
-    roll = explain.rollout(list(att))  # (S, S)
+    roll = explain.rollout(att)  # (S, S)
     rollout = [explain.split_image(roll[q], layout) for q in queries]
-    vision = [a[:, :, :1].float().clone() for a in out.vision_attentions] if out.vision_attentions else None
+    vision = [a[:, :, :1].float().cpu().clone() for a in out.vision_attentions] if out.vision_attentions else None
     ip = processor.image_processor
     pix = pixel_values[0] if pixel_values.ndim == 5 else pixel_values
     pictures = [viz.model_view(x.numpy(), ip.image_mean, ip.image_std) for x in pix]

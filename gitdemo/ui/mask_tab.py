@@ -40,7 +40,7 @@ def mask_view(model=None, kind="image", question="", generated="a red circle", p
 
 
 def build() -> None:
-    with gr.Tab("Attention mask", id="mask"):
+    with gr.Tab("Attention mask", id="mask") as tab:
         gr.Markdown("GIT reads one sequence: the image tokens first, then the text. Its mask says which position "
                     "may look at which: the image block sees itself in both directions, text sees the whole image "
                     "and only the text before it. This diagram is drawn from the very rule the model applies "
@@ -56,11 +56,13 @@ def build() -> None:
                 generated = gr.Textbox(label="Text generated so far", value="a red circle", elem_id="mask-generated")
                 run = gr.Button("Draw the mask", variant="primary", elem_id="mask-run")
             with gr.Column(scale=2):
-                image = gr.Image(label="Attention mask", type="pil", format="png", interactive=False,
+                image = gr.Image(label="Attention mask", show_label=False, type="pil", format="png", interactive=False,
                                  buttons=["download", "fullscreen"], elem_id="mask-image")
                 caption = gr.Markdown(elem_id="mask-caption")
     inputs = [model, kind, question, generated]
-    run.click(widgets.guard(mask_view), inputs, [image, caption], api_name="mask", concurrency_id="explore")
+    run.click(widgets.guard(mask_view), inputs, [image, caption], api_name="mask", concurrency_id=widgets.EXPLORE)
+    tab.select(widgets.guard(mask_view), inputs, [image, caption], api_visibility="private",
+               concurrency_id=widgets.EXPLORE)
     for box in (question, generated):
         box.submit(widgets.guard(mask_view), inputs, [image, caption], api_visibility="private",
-                   concurrency_id="explore")
+                   concurrency_id=widgets.EXPLORE)

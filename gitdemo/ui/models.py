@@ -154,12 +154,21 @@ class ModelCache:
             total -= self._models.pop(old).nbytes  # requests still using it keep their reference
 
 
+def device() -> str:
+    """Where models run: GITDEMO_DEVICE, else the GPU when there is one (a GPU Space), else the CPU."""
+    if os.environ.get("GITDEMO_DEVICE"):
+        return os.environ["GITDEMO_DEVICE"]
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def _load(name: str):
     import gitdemo
 
     path = embedded_path() if name == EMBEDDED else name
     try:
-        model = gitdemo.load_model(path, progress=True)
+        model = gitdemo.load_model(path, progress=True, device=device())
         processor = gitdemo.load_processor(path)
     except HubError as exc:
         raise HubError(f"{scrub(str(exc))} Pick '{EMBEDDED_LABEL}' in the model menu to keep going offline.") from exc
@@ -172,7 +181,24 @@ def scrub(message: str) -> str:
     return message.replace(token, "***") if token else message
 
 
+def compute_slots() -> int:
+    """Generations that run at once: 2 on a CPU (more only slows everyone down), 4 with a GPU.
+    GITDEMO_CONCURRENCY overrides. Downloads do not take a slot (see `COMPUTE`)."""
+    if os.environ.get("GITDEMO_CONCURRENCY"):
+        return max(1, int(os.environ["GITDEMO_CONCURRENCY"]))
+    try:
+        import torch
+
+        return 4 if torch.cuda.is_available() else 2
+    except ImportError:
+        return 2
+
+
 CACHE = ModelCache()
+# The queue lets more requests in than this (QUEUE_WORKERS), so that a request waiting on a slow
+# first download holds no compute slot: only the model run itself takes one of these.
+COMPUTE = threading.BoundedSemaphore(compute_slots())
+QUEUE_WORKERS = int(os.environ.get("GITDEMO_QUEUE_WORKERS", "8"))
 
 __all__ = ["CHOICES", "EMBEDDED", "EMBEDDED_LABEL", "default_model", "dropdown_choices", "hub_online", "label",
-           "ModelCache", "Loaded", "CACHE", "scrub"]
+           "ModelCache", "Loaded", "CACHE", "COMPUTE", "QUEUE_WORKERS", "compute_slots", "scrub"]

@@ -31,6 +31,6 @@ def build() -> None:
             _build_ready()
         else:
             gr.Markdown("### PaliGemma: coming soon\nThis tab will run PaliGemma (SigLIP + Gemma) with our own code: "
-                        "`caption en`, `answer en …` and `detect …` prompts, `<loc>` boxes drawn on the image, and its "
-                        "prefix-LM attention mask beside GIT's. It is not in this build yet: nothing here runs.",
+                        "`caption en`, `answer en …` and `detect …` prompts, `<loc>` boxes drawn on the image, and "
+                        "its prefix-LM attention mask beside GIT's. It is not in this build yet: nothing here runs.",
                         elem_id="paligemma-coming")

@@ -43,7 +43,7 @@ def build() -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 clip = gr.Video(label="Video", sources=["upload"], elem_id="video-input", height=300)
-                question = gr.Textbox(label="Question (optional: leave empty for a caption)", max_lines=3,
+                question = gr.Textbox(value="", label="Question (optional: leave empty for a caption)", max_lines=3,
                                       placeholder="which way is the square moving?", elem_id="video-question")
                 model = widgets.model_picker("video", "video-model")
                 controls = widgets.decoding_controls("video")
@@ -58,5 +58,6 @@ def build() -> None:
                             api_visibility="private", elem_id="video-examples")
         explorer = widgets.Explorer("video", video=True)
     run.click(widgets.guard(video), [clip, question, model, *controls.inputs], [text, data], api_name="video",
-              concurrency_id=widgets.GENERATE, show_progress="minimal")
+              concurrency_id=widgets.GENERATE, concurrency_limit=models.QUEUE_WORKERS,
+              show_progress="minimal")
     explorer.wire(clip, data)

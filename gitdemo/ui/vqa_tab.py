@@ -49,7 +49,9 @@ def build() -> None:
                             api_visibility="private", elem_id="vqa-examples")
         explorer = widgets.Explorer("vqa")
     run.click(widgets.guard(vqa), [image, question, model, *controls.inputs], [text, data], api_name="vqa",
-              concurrency_id=widgets.GENERATE, show_progress="minimal")
+              concurrency_id=widgets.GENERATE, concurrency_limit=models.QUEUE_WORKERS,
+              show_progress="minimal")
     question.submit(widgets.guard(vqa), [image, question, model, *controls.inputs], [text, data],
-                    api_visibility="private", concurrency_id=widgets.GENERATE, show_progress="minimal")
+                    api_visibility="private", concurrency_id=widgets.GENERATE,
+                    concurrency_limit=models.QUEUE_WORKERS, show_progress="minimal")
     explorer.wire(image, data)

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from typing import Callable
 
 import gradio as gr
+import numpy as np
 
-from .. import viz
+from .. import explain, viz
 from ..errors import GitDemoError, InputError
 from . import explore, models
 from .explore import Decoding, View
 
 log = logging.getLogger("gitdemo.ui")
 STATE_TTL_S = int(os.environ.get("GITDEMO_STATE_TTL_S", "3600"))
-GENERATE = "generate"  # one concurrency group for every generation, whatever the tab
+GENERATE = "generate"  # one concurrency group for every generation, whatever the tab (see models.COMPUTE)
 EXPLORE = "explore"
 
 
@@ -154,10 +155,12 @@ def clean_question(question, required: bool) -> str | None:
 def stream_generation(loaded: models.Loaded, images, question, decoding: Decoding, extra: dict | None = None):
     """(text, payload) per update; the payload (API JSON) only with the last one."""
     yield "", None  # clears the previous text and the explorer at once
-    for text, payload in explore.generate(loaded.model, loaded.processor, images, question, decoding, loaded.name):
-        if payload is not None and extra:
-            payload.update(extra)
-        yield text, (payload if payload is not None else gr.skip())
+    with models.COMPUTE:  # released on return, error, or when the user goes away (generator closed)
+        for text, payload in explore.generate(loaded.model, loaded.processor, images, question, decoding,
+                                              loaded.name):
+            if payload is not None and extra:
+                payload.update(extra)
+            yield text, (payload if payload is not None else gr.skip())
 
 
 # ----------------------------------------------------------------------------- the explorer
@@ -168,7 +171,8 @@ class Slot:
 
 
 def _slot(label: str, elem_id: str, height: int | None = None) -> Slot:
-    image = gr.Image(label=label, type="pil", format="png", interactive=False, buttons=["download", "fullscreen"],
+    image = gr.Image(label=label, show_label=False, type="pil", format="png", interactive=False,
+                     buttons=["download", "fullscreen"],
                      elem_id=elem_id, height=height)
     caption = gr.Markdown(elem_id=f"{elem_id}-caption", elem_classes=["figure-caption"])
     return Slot(image, caption)
@@ -273,6 +277,8 @@ class Explorer:
         expl = explore.build_exploration(loaded.model, loaded.processor, images, payload.get("question"), ids,
                                          loaded.name)
         view = self.view(0, *controls).normalised(expl)
+        if expl.is_video:  # start on the frame the first token looks at most
+            view.frame = 1 + int(np.argmax(explain.frame_split(expl.steps[0], expl.layout)))
         figs = explore.render(expl, view)
         mask_fig, sentences = explore.mask_figure(expl)
         layers = [("mean of all layers", "mean")] + [(f"layer {i}", str(i)) for i in range(1, expl.num_layers + 1)]
@@ -285,7 +291,7 @@ class Explorer:
                 gr.update(value=1, minimum=1, maximum=max(2, t), interactive=t > 1),
                 explore.token_summary(expl, view),
                 gr.update(choices=layers, value=view.layer), gr.update(choices=heads, value=view.head),
-                gr.update(maximum=expl.layout.num_frames, value=view.frame),
+                gr.update(maximum=max(2, expl.layout.num_frames), value=view.frame),
                 status, mask_fig.image, mask_fig.caption + "\n\n" + "\n".join(f"- {s}" for s in sentences)] + \
             self._figure_values(figs)
 

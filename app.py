@@ -1,0 +1,15 @@
+"""gitdemo's web app: `python app.py` (a Hugging Face Space runs exactly this).
+
+Serves on $PORT (else GRADIO_SERVER_PORT, else 7860); set GRADIO_SERVER_NAME=0.0.0.0 to listen on
+every interface (Spaces do). Everything else lives in gitdemo.ui.
+"""
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
+
+from gitdemo.ui import build_demo, serve  # noqa: E402
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    serve(demo)

@@ -1,0 +1,266 @@
+"""The app as API users see it: `python app.py` in a subprocess, driven by gradio_client.
+
+Offline (HF_HUB_OFFLINE=1), so the default model of every tab is the embedded Shapes model, and
+the examples' ground truth (assets/examples/truth.json) says what it must answer.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "assets" / "examples"
+TRUTH = json.loads((EXAMPLES / "truth.json").read_text())["files"]
+SCENES = sorted(n for n, f in TRUTH.items() if f["kind"] == "image")
+VIDEOS = sorted(n for n, f in TRUTH.items() if f["kind"] == "video")
+COLOURS = {"red", "green", "blue", "yellow"}
+SHAPES = {"circle", "square", "triangle"}
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, analytics_enabled=False, verbose=False)
+
+
+def _error(exc_info) -> str:
+    return str(exc_info.value)
+
+
+# ----------------------------------------------------------------------------- the contract
+def test_named_endpoints(client):
+    info = client.view_api(print_info=False, return_format="dict")
+    named = set(info["named_endpoints"])
+    assert {"/caption", "/vqa", "/video", "/mask"} <= named
+    assert not any("explore" in n or "_token" in n or "_view" in n for n in named)  # UI-only events stay hidden
+    caption = info["named_endpoints"]["/caption"]["parameters"]
+    assert caption[0]["parameter_name"] == "image" and not caption[0]["parameter_has_default"]
+    assert all(p["parameter_has_default"] for p in caption[1:])
+    vqa = [p["parameter_name"] for p in info["named_endpoints"]["/vqa"]["parameters"]]
+    assert vqa[:3] == ["image", "question", "model"]
+    video = info["named_endpoints"]["/video"]["parameters"]
+    assert video[0]["parameter_name"] == "video" and all(p["parameter_has_default"] for p in video[1:])
+    assert caption[1]["parameter_default"] == "embedded"  # offline: the embedded model is the default
+
+
+# ----------------------------------------------------------------------------- right answers
+@pytest.mark.parametrize("name", SCENES)
+def test_caption(client, name):
+    text, data = client.predict(handle_file(str(EXAMPLES / name)), api_name="/caption")
+    assert text == TRUTH[name]["caption"]
+    assert data["text"] == text and data["grid"] == [7, 7] and data["frames"] == 1 and data["model"] == "embedded"
+    assert [t["text"] for t in data["tokens"]] == text.split()
+    for t in data["tokens"]:
+        grid = np.asarray(t["attention"])
+        assert grid.shape == (7, 7) and abs(grid.sum() - 1) < 1e-3
+
+
+def test_caption_streams_token_by_token(client):
+    name = max(SCENES, key=lambda n: len(TRUTH[n]["caption"]))
+    updates = list(client.submit(handle_file(str(EXAMPLES / name)), api_name="/caption"))
+    texts = [u[0] for u in updates if u[0]]
+    assert len(texts) > 2
+    assert all(b.startswith(a) for a, b in zip(texts, texts[1:]))  # growing, one token at a time
+    assert texts[-1] == TRUTH[name]["caption"] and updates[-1][1]["text"] == texts[-1]
+
+
+def _cells(box, grid=7, size=224):
+    """Patch-grid cells (row, col) that overlap a box (x0, y0, x1, y1), x1/y1 exclusive."""
+    x0, y0, x1, y1 = box
+    cell = size / grid
+    return {(r, c) for r in range(grid) for c in range(grid)
+            if c * cell < x1 and (c + 1) * cell > x0 and r * cell < y1 and (r + 1) * cell > y0}
+
+
+def test_attention_points_at_the_object(client):
+    """For each colour or shape word of the captions, the peak of its attention grid (the API's JSON)
+    lies on the object the word names (SHAPES_WORLD.md's pointing rule), for at least 80% of words.
+    A colour word names the object of the shape word after it."""
+    hits, misses = 0, []
+    for name in SCENES:
+        objects = TRUTH[name]["objects"]
+        _, data = client.predict(handle_file(str(EXAMPLES / name)), api_name="/caption")
+        k = 0
+        for token in data["tokens"]:
+            word = token["text"]
+            if word not in COLOURS | SHAPES:
+                continue
+            obj = objects[min(k, len(objects) - 1)]
+            assert word in (obj["colour"], obj["shape"])
+            grid = np.asarray(token["attention"])
+            peak = tuple(int(x) for x in np.unravel_index(int(np.argmax(grid)), grid.shape))
+            if peak in _cells(obj["box"]):
+                hits += 1
+            else:
+                misses.append((name, word, peak))
+            k += word in SHAPES
+    total = hits + len(misses)
+    assert total >= 10 and hits / total >= 0.8, misses
+
+
+def test_vqa(client):
+    for name in SCENES:
+        for question, answer in TRUTH[name]["questions"][:3]:
+            text, data = client.predict(handle_file(str(EXAMPLES / name)), question, api_name="/vqa")
+            assert text == answer, (name, question)
+            assert data["question"] == question and len(data["tokens"]) >= 1
+
+
+def test_video_caption_and_question(client):
+    name = VIDEOS[0]
+    truth = TRUTH[name]
+    text, data = client.predict(handle_file(str(EXAMPLES / name)), api_name="/video")
+    assert text == truth["caption"]
+    assert data["frames"] == 6 and data["video"]["frame_indices"] == [2, 6, 10, 14, 18, 22]
+    assert np.asarray(data["tokens"][0]["attention"]).shape == (6, 7, 7)
+    question, answer = truth["questions"][0]
+    text, _ = client.predict(handle_file(str(EXAMPLES / name)), question, api_name="/video")
+    assert text == answer
+    updates = list(client.submit(handle_file(str(EXAMPLES / VIDEOS[1])), api_name="/video"))
+    assert len([u for u in updates if u[0]]) > 1 and updates[-1][0] == TRUTH[VIDEOS[1]]["caption"]
+
+
+def test_decoding_modes(client):
+    image = handle_file(str(EXAMPLES / SCENES[0]))
+    beam, data = client.predict(image, "embedded", "beam", 20, 3, api_name="/caption")
+    assert beam == TRUTH[SCENES[0]]["caption"] and data["settings"]["mode"] == "beam"
+    a = client.predict(image, "embedded", "sampling", 8, 3, 1.5, 1.0, 42, api_name="/caption")[0]
+    b = client.predict(image, "embedded", "sampling", 8, 3, 1.5, 1.0, 42, api_name="/caption")[0]
+    assert a == b and a  # same seed, same text
+
+
+def test_mask_endpoint(client):
+    image, caption = client.predict("embedded", "image", "what color is the circle?", "red", api_name="/mask")
+    assert Path(image).is_file()
+    assert "image → image: all visible" in caption and "output → output: causal" in caption
+
+
+# ----------------------------------------------------------------------------- bad input
+BAD_IMAGES = {
+    "corrupt.png": "corrupt",
+    "text.png": "not an image",
+    "huge.png": "megapixels",
+    "empty.png": "empty",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_IMAGES))
+def test_bad_image_gives_a_clear_message(client, bad_inputs, name):
+    with pytest.raises(Exception) as info:
+        client.predict(handle_file(str(bad_inputs[name])), api_name="/caption")
+    assert BAD_IMAGES[name] in _error(info), _error(info)
+    with pytest.raises(Exception) as info:
+        client.predict(handle_file(str(bad_inputs[name])), "what is it?", api_name="/vqa")
+    assert BAD_IMAGES[name] in _error(info)
+
+
+def test_no_file(client):
+    with pytest.raises(Exception) as info:
+        client.predict(None, api_name="/caption")
+    assert "Upload an image" in _error(info)
+    with pytest.raises(Exception) as info:
+        client.predict(None, api_name="/video")
+    assert "Upload a video" in _error(info)
+
+
+def test_animated_gif_gives_a_caption(client, bad_inputs):
+    text, data = client.predict(handle_file(str(bad_inputs["animated.gif"])), api_name="/caption")
+    assert text and data["frames"] == 1  # its first frame
+
+
+@pytest.mark.parametrize("name,expected", [("audio.mp4", "no video stream"), ("text.mp4", "not a video")])
+def test_bad_video(client, bad_inputs, name, expected):
+    with pytest.raises(Exception) as info:
+        client.predict(handle_file(str(bad_inputs[name])), api_name="/video")
+    assert expected in _error(info), _error(info)
+
+
+def test_file_over_the_size_limit_is_refused(client, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG" + b"\0" * (21 * 2**20))
+    with pytest.raises(Exception):
+        client.predict(handle_file(str(big)), api_name="/caption")
+
+
+@pytest.mark.parametrize("question,expected", [("", "Type a question"), ("   ", "Type a question"),
+                                               ("why " * 1250, "characters long")])
+def test_bad_question(client, question, expected):
+    with pytest.raises(Exception) as info:
+        client.predict(handle_file(str(EXAMPLES / SCENES[0])), question, api_name="/vqa")
+    assert expected in _error(info), _error(info)
+
+
+@pytest.mark.parametrize("question", ["what color is the [SEP] circle?", "[CLS] [CLS] what shape", "<image> is there?",
+                                      "[SEP]"])
+def test_special_tokens_in_a_question_are_just_text(client, question):
+    text, data = client.predict(handle_file(str(EXAMPLES / SCENES[0])), question, api_name="/vqa")
+    assert isinstance(text, str) and data["question"] == question
+
+
+def test_bad_settings(client):
+    with pytest.raises(Exception) as info:
+        client.predict(handle_file(str(EXAMPLES / SCENES[0])), "embedded", "telepathy", api_name="/caption")
+    assert "Decoding must be one of" in _error(info) or "telepathy" in _error(info)
+
+
+def test_unavailable_model_offers_the_embedded_one(client):
+    with pytest.raises(Exception) as info:
+        client.predict(handle_file(str(EXAMPLES / SCENES[0])), "microsoft/git-base-coco", api_name="/caption")
+    assert "embedded" in _error(info).lower() and "Hub" in _error(info)
+
+
+def test_still_serving_after_bad_input(app_server, client):
+    url, log, proc = app_server
+    assert proc.poll() is None
+    text, _ = client.predict(handle_file(str(EXAMPLES / SCENES[1])), api_name="/caption")
+    assert text == TRUTH[SCENES[1]]["caption"]
+
+
+# ----------------------------------------------------------------------------- many users at once
+def test_ten_concurrent_clients_get_their_own_results(app_url, client):
+    """Ten clients caption ten different images at once; each gets exactly what it gets alone."""
+    from gitdemo import shapes
+
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp())
+    paths = [EXAMPLES / n for n in SCENES]
+    rng = np.random.default_rng(2024)
+    while len(paths) < 10:
+        p = folder / f"extra_{len(paths)}.png"
+        shapes.draw_scene(rng).image.save(p)
+        paths.append(p)
+    alone = [client.predict(handle_file(str(p)), api_name="/caption") for p in paths]
+    assert len({t for t, _ in alone}) >= 6  # different images, different captions
+    results: list = [None] * 10
+    errors: list = []
+    barrier = threading.Barrier(10)
+
+    def one(i):
+        try:
+            c = Client(app_url, analytics_enabled=False, verbose=False)
+            barrier.wait(timeout=60)
+            results[i] = c.predict(handle_file(str(paths[i])), api_name="/caption")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    for (text, data), (text0, data0), p in zip(results, alone, paths):
+        assert text == text0, p
+        assert [t["id"] for t in data["tokens"]] == [t["id"] for t in data0["tokens"]]
+        for t, t0 in zip(data["tokens"], data0["tokens"]):
+            assert np.allclose(t["attention"], t0["attention"], atol=1e-5)
+    for (text, _), p in zip(results, paths):
+        if p.name in TRUTH:
+            assert text == TRUTH[p.name]["caption"]

@@ -98,12 +98,19 @@ def _last_rows(attentions):
     return None if attentions is None else [a[:, :, -1].float() for a in attentions]
 
 
+def _extra(token_type_ids) -> dict:
+    """Prompt inputs only some models take (PaliGemma: token_type_ids marking prefix vs suffix)."""
+    return {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+
+
 def _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens, do_sample, temperature, top_k,
-                 top_p, generator, eos_token_id, pad_token_id, output_attentions, state: dict) -> Iterator[StreamStep]:
+                 top_p, generator, eos_token_id, pad_token_id, output_attentions, state: dict,
+                 token_type_ids=None) -> Iterator[StreamStep]:
     pixel_values, input_ids, attention_mask, position_ids = _prepare(model, pixel_values, input_ids, attention_mask)
     cache = model.new_cache()
     out, image_embeds, vision_att = model.prefill(pixel_values, input_ids, attention_mask, position_ids, cache,
-                                                  output_attentions, logits_for=slice(-1, None))
+                                                  output_attentions, logits_for=slice(-1, None),
+                                                  **_extra(token_type_ids))
     state.update(image_embeds=image_embeds, vision_attentions=vision_att, input_ids=input_ids)
     b = input_ids.shape[0]
     finished = torch.zeros(b, dtype=torch.bool, device=input_ids.device)
@@ -144,14 +151,14 @@ def stream(model, pixel_values=None, input_ids=None, attention_mask=None, max_ne
            do_sample: bool = False, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
            seed: int | None = None, generator: torch.Generator | None = None, eos_token_id: int | None = None,
            pad_token_id: int | None = None, output_attentions: bool = False, num_beams: int = 1,
-           **unused) -> Iterator[StreamStep]:
+           token_type_ids=None, **unused) -> Iterator[StreamStep]:
     """Yield a `StreamStep` as soon as each token exists (greedy or sampling; beams do not stream)."""
     if num_beams > 1:
         raise InputError("Beam search cannot stream: its best hypothesis is known only at the end.")
     eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator,
                                     temperature, top_k, top_p)
     yield from _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens, do_sample, temperature,
-                            top_k, top_p, generator, eos, pad, output_attentions, {})
+                            top_k, top_p, generator, eos, pad, output_attentions, {}, token_type_ids)
 
 
 @_no_grad
@@ -160,7 +167,7 @@ def generate(model, pixel_values=None, input_ids=None, attention_mask=None, max_
              top_p: float | None = None, seed: int | None = None, generator: torch.Generator | None = None,
              eos_token_id: int | None = None, pad_token_id: int | None = None, output_attentions: bool = False,
              return_dict: bool = False, length_penalty: float = 1.0, early_stopping: bool | str = False,
-             max_length: int | None = None, **unused):
+             max_length: int | None = None, token_type_ids=None, **unused):
     """Token ids (B, prompt + new) as the reference returns them, or a `GenerateOutput`.
 
     `max_length` (prompt + new), if given, overrides `max_new_tokens` like the reference's.
@@ -176,13 +183,13 @@ def generate(model, pixel_values=None, input_ids=None, attention_mask=None, max_
         if do_sample:
             raise InputError("Beam sampling is not supported: choose beams or sampling.")
         result = _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens, num_beams, eos, pad,
-                              length_penalty, early_stopping)
+                              length_penalty, early_stopping, token_type_ids)
         if output_attentions:
-            _attach_attentions(model, pixel_values, result, attention_mask)
+            _attach_attentions(model, pixel_values, result, attention_mask, token_type_ids)
         return result if return_dict else result.sequences
     state: dict = {}
     steps = list(_decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens, do_sample, temperature,
-                              top_k, top_p, generator, eos, pad, output_attentions, state))
+                              top_k, top_p, generator, eos, pad, output_attentions, state, token_type_ids))
     prompt = state["input_ids"]
     sequences = torch.cat([prompt, torch.stack([s.token_ids for s in steps], 1)], 1)
     image = state["image_embeds"]
@@ -196,7 +203,7 @@ def generate(model, pixel_values=None, input_ids=None, attention_mask=None, max_
     return result if return_dict else result.sequences
 
 
-def _attach_attentions(model, pixel_values, result: GenerateOutput, attention_mask):
+def _attach_attentions(model, pixel_values, result: GenerateOutput, attention_mask, token_type_ids=None):
     """Attention records for a finished sequence by one teacher-forced pass (beam search).
 
     Row i of a full forward's attention is exactly what the cached step i saw, so this gives
@@ -207,15 +214,23 @@ def _attach_attentions(model, pixel_values, result: GenerateOutput, attention_ma
     if attention_mask is not None:
         mask[:, : attention_mask.shape[1]] = attention_mask
     position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-    out, _, vision = model.prefill(pixel_values, seq, mask, position_ids, None, True, logits_for=slice(0, 0))
-    n, p = result.num_image_tokens, result.prompt_length
+    extra = {}
+    if token_type_ids is not None:  # generated tokens are suffix: each opens its own rank
+        types = torch.ones_like(seq)
+        types[:, : token_type_ids.shape[1]] = token_type_ids
+        extra = _extra(types)
+    out, _, vision = model.prefill(pixel_values, seq, mask, position_ids, None, True, logits_for=slice(0, 0),
+                                   **extra)
+    # GIT puts the image in front of the prompt; PaliGemma's prompt already holds its image tokens
+    n = 0 if getattr(model, "image_tokens_in_prompt", False) else result.num_image_tokens
+    p = result.prompt_length
     result.attentions = [[a[:, :, n + p - 1 + i, : n + p + i].float() for a in out.attentions]
                          for i in range(seq.shape[1] - p)]
     result.vision_attentions = vision
 
 
 def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens, num_beams, eos, pad,
-                 length_penalty, early_stopping) -> GenerateOutput:
+                 length_penalty, early_stopping, token_type_ids=None) -> GenerateOutput:
     """The reference's vectorised beam search (same candidates, same finishing and stopping rules).
 
     Every step keeps the 2 * num_beams best continuations of all beams; those ending in eos (or
@@ -229,7 +244,8 @@ def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens,
     rep = lambda t: None if t is None else t.repeat_interleave(k, 0)  # noqa: E731  (B, ...) -> (B*k, ...)
     cache = model.new_cache()
     out, image_embeds, _ = model.prefill(rep(pixel_values), rep(input_ids), rep(attention_mask), rep(position_ids),
-                                         cache, False, logits_for=slice(-1, None))
+                                         cache, False, logits_for=slice(-1, None),
+                                         **_extra(rep(token_type_ids)))
     max_len = prompt_len + max_new_tokens
     keep = 2 * k
     fill = pad or eos  # the reference fills unused slots with eos when pad is 0

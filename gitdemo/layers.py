@@ -6,6 +6,7 @@ Axis legend used in shape comments:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -54,13 +55,14 @@ def attend(
     the same arithmetic is spelled out so the probabilities (B, H, Q, K) can be returned.
     Key/value heads fewer than query heads (multi-query / grouped-query) are repeated.
     """
-    if k.shape[1] != q.shape[1]:
+    scale = scale if scale is not None else 1.0 / math.sqrt(q.shape[-1])
+    grouped = k.shape[1] != q.shape[1]
+    if not need_weights and softcap is None:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale, enable_gqa=grouped), None
+    if grouped:
         rep = q.shape[1] // k.shape[1]
         k = k.repeat_interleave(rep, dim=1)
         v = v.repeat_interleave(rep, dim=1)
-    scale = scale if scale is not None else 1.0 / math.sqrt(q.shape[-1])
-    if not need_weights and softcap is None:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale), None
     scores = torch.matmul(q, k.transpose(-1, -2)) * scale  # (B, H, Q, K)
     if softcap is not None:
         scores = torch.tanh(scores / softcap) * softcap
@@ -153,11 +155,85 @@ class KVCache:
                 setattr(self, name, t.index_select(0, index))
 
 
-class LayerNorm(nn.LayerNorm):
-    """nn.LayerNorm, named here so models import every block from one place."""
+# ----------------------------------------------------------------------------- shared modules
+def embedding(num: int, dim: int, padding_idx: int | None = None) -> nn.Embedding:
+    """nn.Embedding that skips its random init on the meta device: `normal_` there makes torch
+    import its symbolic-shape machinery (about a second, once per process) for weights that
+    `load_model` replaces anyway."""
+    weight = torch.empty(num, dim)
+    if weight.device.type != "meta":
+        nn.init.normal_(weight)
+    return nn.Embedding(num, dim, padding_idx=padding_idx, _weight=weight)
+
+
+@dataclass
+class StepOutput:
+    """One decoder pass on top of a cache: what generation needs."""
+
+    logits: torch.Tensor  # (B, Q, vocab) for the positions asked for
+    attentions: list[torch.Tensor] | None  # per layer (B, H, Q, K)
+
+
+class ViTAttention(nn.Module):
+    """Full (unmasked) self-attention of a ViT; CLIP and SigLIP share the key names."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        d = cfg.hidden_size
+        self.head_dim = d // cfg.num_attention_heads
+        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d, d) for _ in range(4))
+
+    def forward(self, x: torch.Tensor, need_weights: bool = False):
+        q, k, v = (split_heads(p(x), self.head_dim) for p in (self.q_proj, self.k_proj, self.v_proj))
+        out, probs = attend(q, k, v, None, need_weights)  # every token sees every token
+        return self.out_proj(merge_heads(out)), probs
+
+
+class ViTMLP(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.act = activation(cfg.hidden_act)  # CLIP: quick_gelu; SigLIP: tanh GELU
+        self.fc1 = nn.Linear(cfg.hidden_size, cfg.intermediate_size)
+        self.fc2 = nn.Linear(cfg.intermediate_size, cfg.hidden_size)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class ViTLayer(nn.Module):
+    """Pre-LN: x + attn(LN(x)), then x + mlp(LN(x))."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.layer_norm1 = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+        self.self_attn = ViTAttention(cfg)
+        self.layer_norm2 = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
+        self.mlp = ViTMLP(cfg)
+
+    def forward(self, x, need_weights=False):
+        a, probs = self.self_attn(self.layer_norm1(x), need_weights)
+        x = x + a
+        return x + self.mlp(self.layer_norm2(x)), probs
+
+
+class ViTEncoder(nn.Module):
+    """The layer stack of a CLIP / SigLIP vision tower (`encoder.layers.N` in the checkpoints)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.layers = nn.ModuleList(ViTLayer(cfg) for _ in range(cfg.num_hidden_layers))
+
+    def forward(self, x: torch.Tensor, output_attentions: bool = False):
+        """(B, N, D) -> (B, N, D) and, if asked, per-layer attentions (B, heads, N, N)."""
+        attentions = []
+        for layer in self.layers:
+            x, probs = layer(x, output_attentions)
+            if output_attentions:
+                attentions.append(probs)
+        return x, attentions
 
 
 __all__ = [
-    "activation", "quick_gelu", "attend", "split_heads", "merge_heads",
-    "visibility", "ranks_from_ar", "KVCache", "LayerNorm",
+    "activation", "quick_gelu", "attend", "split_heads", "merge_heads", "visibility", "ranks_from_ar",
+    "KVCache", "embedding", "StepOutput", "ViTAttention", "ViTMLP", "ViTLayer", "ViTEncoder",
 ]

@@ -18,18 +18,8 @@ import math
 import torch
 from torch import nn
 
-from ..layers import KVCache, activation, attend, merge_heads, split_heads, visibility
+from ..layers import KVCache, activation, attend, embedding, merge_heads, split_heads, visibility
 from .paligemma_config import GemmaTextConfig
-
-
-def embedding(num: int, dim: int, padding_idx: int | None = None) -> nn.Embedding:
-    """nn.Embedding that skips its random init on the meta device: `normal_` there makes torch
-    import its symbolic-shape machinery (sympy; about a second, once per process) for weights
-    that `load_model` replaces anyway."""
-    weight = torch.empty(num, dim)
-    if weight.device.type != "meta":
-        nn.init.normal_(weight)
-    return nn.Embedding(num, dim, padding_idx=padding_idx, _weight=weight)
 
 
 class GemmaRMSNorm(nn.Module):

@@ -19,7 +19,8 @@ from torch import nn
 
 from ..config import GitConfig, GitVisionConfig
 from ..errors import InputError
-from ..layers import KVCache, activation, attend, merge_heads, ranks_from_ar, split_heads, visibility
+from ..layers import (KVCache, StepOutput, ViTEncoder, activation, attend, embedding, merge_heads, ranks_from_ar,
+                      split_heads, visibility)
 
 
 # ============================================================================ vision (CLIP ViT)
@@ -29,7 +30,7 @@ class GitVisionEmbeddings(nn.Module):
         self.cfg = cfg
         self.class_embedding = nn.Parameter(torch.zeros(cfg.hidden_size))
         self.patch_embedding = nn.Conv2d(cfg.num_channels, cfg.hidden_size, cfg.patch_size, cfg.patch_size, bias=False)
-        self.position_embedding = nn.Embedding(cfg.num_tokens, cfg.hidden_size)
+        self.position_embedding = embedding(cfg.num_tokens, cfg.hidden_size)
 
     def positions(self, grid_h: int, grid_w: int) -> torch.Tensor:
         """(1 + grid_h * grid_w, D); bicubic interpolation of the patch positions for other sizes."""
@@ -53,68 +54,18 @@ class GitVisionEmbeddings(nn.Module):
         return torch.cat([cls, patches], dim=1) + self.positions(gh, gw)
 
 
-class ClipAttention(nn.Module):
-    def __init__(self, cfg: GitVisionConfig):
-        super().__init__()
-        d = cfg.hidden_size
-        self.head_dim = d // cfg.num_attention_heads
-        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d, d) for _ in range(4))
-
-    def forward(self, x: torch.Tensor, need_weights: bool = False):
-        q, k, v = (split_heads(p(x), self.head_dim) for p in (self.q_proj, self.k_proj, self.v_proj))
-        out, probs = attend(q, k, v, None, need_weights)
-        return self.out_proj(merge_heads(out)), probs
-
-
-class ClipMLP(nn.Module):
-    def __init__(self, cfg: GitVisionConfig):
-        super().__init__()
-        self.act = activation(cfg.hidden_act)
-        self.fc1 = nn.Linear(cfg.hidden_size, cfg.intermediate_size)
-        self.fc2 = nn.Linear(cfg.intermediate_size, cfg.hidden_size)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
-
-
-class ClipLayer(nn.Module):
-    """Pre-LN: x + attn(LN(x)), then x + mlp(LN(x))."""
-
-    def __init__(self, cfg: GitVisionConfig):
-        super().__init__()
-        self.layer_norm1 = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
-        self.self_attn = ClipAttention(cfg)
-        self.layer_norm2 = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
-        self.mlp = ClipMLP(cfg)
-
-    def forward(self, x, need_weights=False):
-        a, probs = self.self_attn(self.layer_norm1(x), need_weights)
-        x = x + a
-        return x + self.mlp(self.layer_norm2(x)), probs
-
-
-class ClipEncoder(nn.Module):
-    def __init__(self, cfg: GitVisionConfig):
-        super().__init__()
-        self.layers = nn.ModuleList(ClipLayer(cfg) for _ in range(cfg.num_hidden_layers))
-
-
 class ClipVisionTransformer(nn.Module):
     def __init__(self, cfg: GitVisionConfig):
         super().__init__()
         self.embeddings = GitVisionEmbeddings(cfg)
         self.pre_layrnorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)  # sic: the checkpoint's key
-        self.encoder = ClipEncoder(cfg)
+        self.encoder = ViTEncoder(cfg)
         self.post_layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
 
     def forward(self, pixel_values, output_attentions=False, interpolate_pos_encoding=False):
         """(B, 3, H, W) -> features (B, N, Dv) and, if asked, per-layer attentions (B, heads, N, N)."""
         x = self.pre_layrnorm(self.embeddings(pixel_values, interpolate_pos_encoding))
-        attentions = []
-        for layer in self.encoder.layers:
-            x, probs = layer(x, output_attentions)
-            if output_attentions:
-                attentions.append(probs)
+        x, attentions = self.encoder(x, output_attentions)
         return self.post_layernorm(x), attentions
 
 
@@ -140,8 +91,8 @@ class GitProjection(nn.Module):
 class GitEmbeddings(nn.Module):
     def __init__(self, cfg: GitConfig):
         super().__init__()
-        self.word_embeddings = nn.Embedding(cfg.vocab_size, cfg.hidden_size, padding_idx=cfg.pad_token_id)
-        self.position_embeddings = nn.Embedding(cfg.max_position_embeddings, cfg.hidden_size)
+        self.word_embeddings = embedding(cfg.vocab_size, cfg.hidden_size, padding_idx=cfg.pad_token_id)
+        self.position_embeddings = embedding(cfg.max_position_embeddings, cfg.hidden_size)
         self.LayerNorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
 
     def forward(self, input_ids, position_ids):
@@ -220,14 +171,6 @@ class GitOutput:
     vision_attentions: tuple[torch.Tensor, ...] | None = None  # per vision layer (B*F, H, n, n)
 
 
-@dataclass
-class StepOutput:
-    """One decoder pass on top of a cache: what generation needs."""
-
-    logits: torch.Tensor  # (B, Q, vocab) for the positions asked for
-    attentions: list[torch.Tensor] | None  # per layer (B, H, Q, K)
-
-
 class GitModel(nn.Module):
     def __init__(self, cfg: GitConfig):
         super().__init__()
@@ -302,8 +245,8 @@ class GitForCausalLM(nn.Module):
             x, probs = layer(x, mask, cache, output_attentions)
             if output_attentions:
                 attentions.append(probs)
-        if logits_for is not None:
-            x = x[:, logits_for]
+        if logits_for is not None:  # contiguous: a strided 3-D input makes F.linear copy the weight
+            x = x[:, logits_for].contiguous()
         return StepOutput(self.output(x), attentions if output_attentions else None)
 
     def embed_text(self, input_ids: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:

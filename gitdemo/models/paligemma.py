@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..layers import KVCache, ranks_from_ar, visibility
 from ..weights import PALIGEMMA_RENAMES  # noqa: F401  (re-exported: the old key names we read)
 from .gemma import GemmaModel
-from .git import StepOutput
+from ..layers import StepOutput
 from .paligemma_config import GemmaTextConfig, PaliGemmaConfig, SiglipVisionConfig
 from .siglip import SiglipVisionModel
 
@@ -258,26 +258,17 @@ class PaliGemmaForConditionalGeneration(nn.Module):
             image_hidden_states=image_embeds,
         )
 
-    @staticmethod
-    def _prompt_only(token_type_ids) -> None:
-        """The processor's token_type_ids for a prompt are all 0, which is what prefill assumes."""
-        if token_type_ids is not None and bool(torch.as_tensor(token_type_ids).any()):
-            raise InputError("Generation continues from a prompt: its token_type_ids must all be 0 "
-                             "(build it without a suffix).")
-
     def generate(self, pixel_values=None, input_ids=None, token_type_ids=None, **kwargs):
         """Token ids like the reference's `generate`; see `gitdemo.generation.generate` for options."""
         from ..generation import generate
 
-        self._prompt_only(token_type_ids)
-        return generate(self, pixel_values=pixel_values, input_ids=input_ids, **kwargs)
+        return generate(self, pixel_values=pixel_values, input_ids=input_ids, token_type_ids=token_type_ids, **kwargs)
 
     def stream(self, pixel_values=None, input_ids=None, token_type_ids=None, **kwargs):
         """Yield each new token as it is produced; see `gitdemo.generation.stream`."""
         from ..generation import stream
 
-        self._prompt_only(token_type_ids)
-        return stream(self, pixel_values=pixel_values, input_ids=input_ids, **kwargs)
+        return stream(self, pixel_values=pixel_values, input_ids=input_ids, token_type_ids=token_type_ids, **kwargs)
 
 
 __all__ = ["PaliGemmaForConditionalGeneration", "PaliGemmaOutput", "PaliGemmaConfig", "SiglipVisionConfig",

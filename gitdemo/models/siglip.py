@@ -13,8 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError
-from ..layers import activation, attend, merge_heads, split_heads
-from .gemma import embedding
+from ..layers import ViTEncoder, ViTMLP, embedding
 from .paligemma_config import SiglipVisionConfig
 
 
@@ -52,52 +51,6 @@ class SiglipVisionEmbeddings(nn.Module):
         return x.flatten(2).transpose(1, 2).contiguous() + self.positions(gh, gw)  # (B, N, D)
 
 
-class SiglipAttention(nn.Module):
-    def __init__(self, cfg: SiglipVisionConfig):
-        super().__init__()
-        d = cfg.hidden_size
-        self.head_dim = d // cfg.num_attention_heads
-        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(d, d) for _ in range(4))
-
-    def forward(self, x: torch.Tensor, need_weights: bool = False):
-        q, k, v = (split_heads(p(x), self.head_dim) for p in (self.q_proj, self.k_proj, self.v_proj))
-        out, probs = attend(q, k, v, None, need_weights)  # every patch sees every patch
-        return self.out_proj(merge_heads(out)), probs
-
-
-class SiglipMLP(nn.Module):
-    def __init__(self, cfg: SiglipVisionConfig):
-        super().__init__()
-        self.act = activation(cfg.hidden_act)  # tanh-approximated GELU
-        self.fc1 = nn.Linear(cfg.hidden_size, cfg.intermediate_size)
-        self.fc2 = nn.Linear(cfg.intermediate_size, cfg.hidden_size)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
-
-
-class SiglipEncoderLayer(nn.Module):
-    """Pre-LN: x + attn(LN(x)), then x + mlp(LN(x))."""
-
-    def __init__(self, cfg: SiglipVisionConfig):
-        super().__init__()
-        self.layer_norm1 = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
-        self.self_attn = SiglipAttention(cfg)
-        self.layer_norm2 = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
-        self.mlp = SiglipMLP(cfg)
-
-    def forward(self, x, need_weights=False):
-        a, probs = self.self_attn(self.layer_norm1(x), need_weights)
-        x = x + a
-        return x + self.mlp(self.layer_norm2(x)), probs
-
-
-class SiglipEncoder(nn.Module):
-    def __init__(self, cfg: SiglipVisionConfig):
-        super().__init__()
-        self.layers = nn.ModuleList(SiglipEncoderLayer(cfg) for _ in range(cfg.num_hidden_layers))
-
-
 class SiglipPoolingHead(nn.Module):
     """SigLIP's attention-pooling head. PaliGemma never uses it; it exists only so that a config
     with vision_use_head = true (SigLIP's default) loads its weights with strict key checking."""
@@ -107,7 +60,7 @@ class SiglipPoolingHead(nn.Module):
         self.probe = nn.Parameter(torch.zeros(1, 1, cfg.hidden_size))
         self.attention = nn.MultiheadAttention(cfg.hidden_size, cfg.num_attention_heads, batch_first=True)
         self.layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
-        self.mlp = SiglipMLP(cfg)
+        self.mlp = ViTMLP(cfg)
 
 
 class SiglipVisionModel(nn.Module):
@@ -115,7 +68,7 @@ class SiglipVisionModel(nn.Module):
         super().__init__()
         self.config = cfg
         self.embeddings = SiglipVisionEmbeddings(cfg)
-        self.encoder = SiglipEncoder(cfg)
+        self.encoder = ViTEncoder(cfg)
         self.post_layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
         if cfg.vision_use_head:
             self.head = SiglipPoolingHead(cfg)
@@ -123,12 +76,7 @@ class SiglipVisionModel(nn.Module):
     def forward(self, pixel_values: torch.Tensor, output_attentions: bool = False,
                 interpolate_pos_encoding: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """(B, 3, H, W) -> patch features (B, N, D) and, if asked, per-layer attentions (B, heads, N, N)."""
-        x = self.embeddings(pixel_values, interpolate_pos_encoding)
-        attentions = []
-        for layer in self.encoder.layers:
-            x, probs = layer(x, output_attentions)
-            if output_attentions:
-                attentions.append(probs)
+        x, attentions = self.encoder(self.embeddings(pixel_values, interpolate_pos_encoding), output_attentions)
         return self.post_layernorm(x), attentions
 
 

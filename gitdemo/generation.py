@@ -219,7 +219,7 @@ def _attach_attentions(model, pixel_values, result: GenerateOutput, attention_ma
         types = torch.ones_like(seq)
         types[:, : token_type_ids.shape[1]] = token_type_ids
         extra = _extra(types)
-    out, _, vision = model.prefill(pixel_values, seq, mask, position_ids, None, True, logits_for=slice(0, 0),
+    out, _, vision = model.prefill(pixel_values, seq, mask, position_ids, None, True, logits_for=slice(-1, None),
                                    **extra)
     # GIT puts the image in front of the prompt; PaliGemma's prompt already holds its image tokens
     n = 0 if getattr(model, "image_tokens_in_prompt", False) else result.num_image_tokens

@@ -289,3 +289,18 @@ def test_unreachable_hub_fails_fast(monkeypatch):
     with pytest.raises(HubError):
         gitdemo.load_model("microsoft/git-base")
     assert time.perf_counter() - t0 < 15
+
+
+def test_beam_search_attention_records_match_greedy_records_when_beams_agree(pair):
+    """Beam search records come from one teacher-forced pass; row i must be what step i saw."""
+    spec, _, ours = pair
+    px = pixels(spec, 1, seed=13)
+    beam = ours.generate(pixel_values=px, max_new_tokens=5, num_beams=2, output_attentions=True, return_dict=True)
+    n_img = ours.config.num_image_tokens
+    assert len(beam.attentions) == beam.sequences.shape[1] - 1
+    # replay the winning sequence step by step with a cache: the same attention rows
+    seq = beam.sequences
+    steps = list(ours.stream(pixel_values=px, input_ids=seq[:, :1], max_new_tokens=1, output_attentions=True))
+    torch.testing.assert_close(steps[0].attentions[0], beam.attentions[0][0], atol=1e-5, rtol=1e-4)
+    for i, layers in enumerate(beam.attentions):
+        assert layers[0].shape == (1, ours.config.num_attention_heads, n_img + 1 + i)

@@ -117,6 +117,7 @@ def test_vqa_example_from_the_cache(browser_page):
     page.get_by_role("tab", name="Visual QA").click()
     page.locator("#vqa-examples tbody tr").first.click()
     first = sorted(n for n, f in TRUTH.items() if f["kind"] == "image")[0]
+    page.wait_for_function("() => document.querySelector('#vqa-question textarea').value.length > 0")
     question = page.input_value("#vqa-question textarea")
     answer = dict(TRUTH[first]["questions"])[question]
     _wait_value(page, "#vqa-text", answer)
@@ -146,7 +147,7 @@ def test_mask_and_paligemma_tabs(browser_page):
     page.wait_for_function("() => document.querySelector('#mask-caption').innerText.includes('causal')")
     _shot(page, "mask")
     page.get_by_role("tab", name="PaliGemma").click()
-    page.wait_for_selector("#paligemma-coming, #paligemma-tab", state="attached")
+    page.wait_for_selector("#paligemma-run, #paligemma-coming", state="attached")
     _shot(page, "paligemma")
 
 

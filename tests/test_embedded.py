@@ -70,3 +70,21 @@ def test_transformers_gives_the_same_greedy_captions():
         va = generate(ours, pixel_values=vpv, max_new_tokens=10)
         vb = ref.generate(pixel_values=vpv, max_new_tokens=10, do_sample=False, num_beams=1)
     assert [proc.tokenizer.decode(r) for r in va.tolist()] == [proc.tokenizer.decode(r) for r in vb.tolist()]
+
+
+def test_eval_reads_what_the_cli_prints(tmp_path):
+    """The pointing score's grids are the CLI's `caption --json` output, token for token."""
+    import subprocess
+    import sys
+
+    from gitdemo import load_model, load_processor
+    from gitdemo.pipeline import run
+    from gitdemo.processing import open_image
+
+    path = tmp_path / "scene.png"
+    shapes.draw_scene(np.random.default_rng([SEED, 2]), 2).image.save(path)
+    cli = subprocess.run([sys.executable, "-m", "gitdemo", "caption", str(path), "--json"], capture_output=True,
+                         text=True, check=True)
+    printed = json.loads(cli.stdout.strip().splitlines()[-1])
+    ours = run(load_model(), load_processor(), [open_image(str(path))], record=True).to_json()
+    assert printed["tokens"] == ours["tokens"] and printed["grid"] == [7, 7]

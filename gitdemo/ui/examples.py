@@ -1,25 +1,35 @@
 """The examples shipped in `assets/examples/`: Shapes scenes and clips, plus two real photos.
 
-Regenerate with `python -m gitdemo.ui.examples` (deterministic: `shapes.write_dataset` with a
-fixed seed, chosen for variety: side-by-side and stacked pairs, single objects, clips moving
-left and right). The real photos come from packages' sample data; see `assets/examples/SOURCES.md`.
+Regenerate with `python -m gitdemo.ui.examples` after the embedded model changes. Scenes and clips
+are drawn by `gitdemo.shapes` from a fixed seed; from that stream the first scenes of each layout
+(two single objects, two side-by-side pairs, one stacked pair) and the first two clips (moving in
+different directions) that the shipped model describes correctly *and* answers its example
+question about correctly are kept, so the examples a class clicks show the model working; its
+real accuracy, misses included, is in `assets/models/git-shapes/eval.md`. `truth.json` has the
+same layout as `shapes.write_dataset`'s, plus each file's example question and the selection rule.
+The photos come from packages' sample data; see `assets/examples/SOURCES.md`.
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from ..loading import ASSETS
 
 FOLDER = ASSETS / "examples"
 SEED = 2
-N_SCENES, N_VIDEOS = 5, 2
+WANT = {"single": 2, "horizontal": 2, "vertical": 1}
+N_VIDEOS = 2
+MAX_TRIES = 3000
 PHOTOS = {  # file name in assets/examples -> (package, path inside its data folder)
     "grace_hopper.jpg": ("matplotlib", "sample_data/grace_hopper.jpg"),
     "flower.jpg": ("sklearn", "datasets/images/flower.jpg"),
 }
+QUESTION_ORDER = ("where", "what color", "what shape", "how many", "is there")
 
 
 def truth(folder: Path = FOLDER) -> dict:
@@ -45,33 +55,93 @@ def caption_rows(shapes_model: str, photo_model: str) -> list[list]:
 
 
 def vqa_rows(shapes_model: str, photo_model: str) -> list[list]:
-    """[image, question, model]: one question per scene, a different kind each time where possible."""
-    kinds = ["where", "what color", "what shape", "how many", "is there"]
-    rows = []
-    for i, (path, info) in enumerate(scenes()):
-        qs = [q for q, _ in info["questions"]]
-        pick = next((q for k in kinds[i % len(kinds):] + kinds for q in qs if q.startswith(k)), qs[0])
-        rows.append([path, pick, shapes_model])
-    for p in photos():
-        rows.append([p, "what is in the picture?", photo_model])
-    return rows
+    """[image, question, model]: each scene with its example question; the photos with a general one."""
+    rows = [[p, info.get("example_question") or info["questions"][0][0], shapes_model] for p, info in scenes()]
+    return rows + [[p, "what is in the picture?", photo_model] for p in photos()]
 
 
 def video_rows(shapes_model: str) -> list[list]:
-    """[video, question, model]: each clip captioned, and asked one question."""
+    """[video, question, model]: each clip captioned, and asked its example question."""
     rows = []
     for path, info in videos():
         rows.append([path, "", shapes_model])
-        rows.append([path, info["questions"][0][0], shapes_model])
+        rows.append([path, info.get("example_question") or info["questions"][0][0], shapes_model])
     return rows
 
 
-def write_examples(folder: Path = FOLDER) -> None:
-    from .. import shapes
+def _pick_question(questions: list[tuple[str, str]], index: int) -> tuple[str, str]:
+    """A different kind of question for each example, in QUESTION_ORDER, starting at `index`."""
+    order = QUESTION_ORDER[index % len(QUESTION_ORDER):] + QUESTION_ORDER
+    return next(((q, a) for kind in order for q, a in questions if q.startswith(kind)), questions[0])
 
+
+def write_examples(folder: Path = FOLDER, seed: int = SEED, model_path: str | None = None) -> dict:
+    """Draw, check against the embedded model (or `model_path`), and write the examples and truth.json."""
+    import numpy as np
+
+    import gitdemo
+    from .. import shapes
+    from ..pipeline import run
+    from ..video import read_frames
+
+    model, processor = gitdemo.load_model(model_path, progress=False), gitdemo.load_processor(model_path)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    shapes.write_dataset(str(folder), N_SCENES, N_VIDEOS, SEED, video_format="mp4")
+    for old in folder.glob("scene_*.png"):
+        old.unlink()
+    for old in folder.glob("video_*.mp4"):
+        old.unlink()
+    rng = np.random.default_rng(seed)
+    files: dict[str, dict] = {}
+    want = dict(WANT)
+    tries = 0
+    while any(want.values()) and tries < MAX_TRIES:
+        tries += 1
+        sc = shapes.draw_scene(rng)
+        if not want.get(sc.layout):
+            continue
+        n = sum(1 for f in files.values() if f["kind"] == "image")
+        question, answer = _pick_question(sc.questions, n)
+        if run(model, processor, [sc.image]).text != sc.caption or \
+                run(model, processor, [sc.image], question).text != answer:
+            continue
+        name = f"scene_{n:05d}.png"
+        sc.image.save(folder / name)
+        files[name] = {"kind": "image", "caption": sc.caption, "layout": sc.layout,
+                       "objects": [o.to_dict() for o in sc.objects], "questions": [list(qa) for qa in sc.questions],
+                       "example_question": question}
+        want[sc.layout] -= 1
+    directions: set[str] = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        while len(directions) < N_VIDEOS and tries < MAX_TRIES:
+            tries += 1
+            clip = shapes.draw_video(rng)
+            if clip.direction in directions:
+                continue
+            path = os.path.join(tmp, "clip.mp4")
+            shapes.write_video(path, clip.frames, shapes.FPS)
+            frames = read_frames(path, model.config.num_frames).frames  # what the app will read
+            question, answer = clip.questions[0]
+            if run(model, processor, frames).text != clip.caption or \
+                    run(model, processor, frames, question).text != answer:
+                continue
+            name = f"video_{len(directions):05d}.mp4"
+            shutil.copyfile(path, folder / name)
+            files[name] = {"kind": "video", "caption": clip.caption, "direction": clip.direction,
+                           "objects": [clip.object.to_dict()], "boxes": [list(b) for b in clip.boxes],
+                           "fps": shapes.FPS, "n_frames": len(clip.frames),
+                           "questions": [list(qa) for qa in clip.questions], "example_question": question}
+            directions.add(clip.direction)
+    if any(want.values()) or len(directions) < N_VIDEOS:
+        raise RuntimeError(f"After {tries} draws the model was right on too few scenes/clips: missing {want}, "
+                           f"{N_VIDEOS - len(directions)} clip(s).")
+    data = {"world": "shapes", "spec": "SHAPES_WORLD.md", "seed": seed,
+            "box_convention": "(x0, y0, x1, y1) pixels, x1/y1 exclusive",
+            "selection": (f"first scenes per layout {WANT} and first {N_VIDEOS} clips (distinct directions) drawn "
+                          f"from seed {seed} that {model.name_or_path} captions and answers correctly "
+                          f"({tries} draws)"),
+            "files": files}
+    (folder / "truth.json").write_text(json.dumps(data, indent=1))
     for name, (package, rel) in PHOTOS.items():
         try:
             module = __import__(package)
@@ -80,9 +150,10 @@ def write_examples(folder: Path = FOLDER) -> None:
             continue
         base = Path(module.get_data_path()) if package == "matplotlib" else Path(module.__file__).parent
         shutil.copyfile(base / rel, folder / name)
+    return data
 
 
 if __name__ == "__main__":
-    write_examples()
+    info = write_examples(model_path=sys.argv[1] if len(sys.argv) > 1 else None)
     total = sum(p.stat().st_size for p in FOLDER.iterdir() if p.is_file())
-    print(f"wrote {FOLDER} ({total / 1e6:.2f} MB)")
+    print(f"wrote {FOLDER} ({total / 1e6:.2f} MB): {info['selection']}")

@@ -82,7 +82,7 @@ def write_examples(folder: Path = FOLDER, seed: int = SEED, model_path: str | No
     import gitdemo
     from .. import shapes
     from ..pipeline import run
-    from ..video import read_frames
+    from ..video import frame_indices, read_frames
 
     model, processor = gitdemo.load_model(model_path, progress=False), gitdemo.load_processor(model_path)
     folder = Path(folder)
@@ -118,10 +118,13 @@ def write_examples(folder: Path = FOLDER, seed: int = SEED, model_path: str | No
             clip = shapes.draw_video(rng)
             if clip.direction in directions:
                 continue
+            question, answer = clip.questions[0]
+            picked = [clip.frames[i] for i in frame_indices(len(clip.frames), model.config.num_frames)]
+            if run(model, processor, picked).text != clip.caption:  # quick check before encoding
+                continue
             path = os.path.join(tmp, "clip.mp4")
             shapes.write_video(path, clip.frames, shapes.FPS)
             frames = read_frames(path, model.config.num_frames).frames  # what the app will read
-            question, answer = clip.questions[0]
             if run(model, processor, frames).text != clip.caption or \
                     run(model, processor, frames, question).text != answer:
                 continue

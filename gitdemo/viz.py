@@ -154,7 +154,7 @@ def heatmap(image: Image.Image, grid: np.ndarray, token: str, opacity: float = 0
     rows, cols = grid.shape
     lo = float(grid.min()) if vmin is None else vmin
     hi = float(grid.max()) if vmax is None else vmax
-    top, bar_w = 26, 70
+    top, bar_w = 26, 86
     canvas = Image.new("RGB", (side + bar_w + 8, side + top + 6), "white")
     canvas.paste(_panel(image, grid, side, opacity, cmap, lo, hi), (4, top))
     canvas.paste(_colour_bar(14, side, cmap, vertical=True), (side + 14, top))

@@ -3,7 +3,7 @@
 One module per tab (caption_tab, vqa_tab, video_tab, mask_tab, paligemma_tab), the shared
 widgets and attention explorer in `widgets`, the Gradio-free logic in `explore`, models in
 `models`, examples in `examples`. Named API endpoints (the stable contract for gradio_client):
-`/caption`, `/vqa`, `/video`, `/mask`; `/paligemma` is reserved for the PaliGemma tab.
+`/caption`, `/vqa`, `/video`, `/mask`, and `/paligemma` (the PaliGemma tab's own module).
 """
 from __future__ import annotations
 

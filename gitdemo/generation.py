@@ -106,29 +106,37 @@ def _extra(token_type_ids) -> dict:
 def _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens, do_sample, temperature, top_k,
                  top_p, generator, eos_token_id, pad_token_id, output_attentions, state: dict,
                  token_type_ids=None) -> Iterator[StreamStep]:
-    pixel_values, input_ids, attention_mask, position_ids = _prepare(model, pixel_values, input_ids, attention_mask)
-    cache = model.new_cache()
-    out, image_embeds, vision_att = model.prefill(pixel_values, input_ids, attention_mask, position_ids, cache,
-                                                  output_attentions, logits_for=slice(-1, None),
-                                                  **_extra(token_type_ids))
+    # inference_mode is entered per block, never across a `yield`: a suspended generator must not
+    # leave the caller's thread in inference mode.
+    with torch.inference_mode():
+        pixel_values, input_ids, attention_mask, position_ids = _prepare(model, pixel_values, input_ids,
+                                                                         attention_mask)
+        cache = model.new_cache()
+        record = "last" if output_attentions and getattr(model, "records_rows", False) else output_attentions
+        out, image_embeds, vision_att = model.prefill(pixel_values, input_ids, attention_mask, position_ids, cache,
+                                                      record, logits_for=slice(-1, None), **_extra(token_type_ids))
     state.update(image_embeds=image_embeds, vision_attentions=vision_att, input_ids=input_ids)
     b = input_ids.shape[0]
     finished = torch.zeros(b, dtype=torch.bool, device=input_ids.device)
     for i in range(max_new_tokens):
-        logits = out.logits[:, -1].float()
-        probs = logits.softmax(-1)
-        top_probs, top_ids = probs.topk(min(TOP_K_RECORDED, probs.shape[-1]))
-        if do_sample:
-            token = torch.multinomial(_probs(logits, temperature, top_k, top_p), 1, generator=generator).squeeze(1)
-        else:
-            token = logits.argmax(-1)
-        token = torch.where(finished, torch.full_like(token, pad_token_id), token)
-        finished = finished | (token == eos_token_id)
-        yield StreamStep(i, token, finished.clone(), _last_rows(out.attentions), top_ids, top_probs,
-                         vision_att if i == 0 else None)
+        with torch.inference_mode():
+            logits = out.logits[:, -1].float()
+            probs = logits.softmax(-1)
+            top_probs, top_ids = probs.topk(min(TOP_K_RECORDED, probs.shape[-1]))
+            if do_sample:
+                token = torch.multinomial(_probs(logits, temperature, top_k, top_p), 1,
+                                          generator=generator).squeeze(1)
+            else:
+                token = logits.argmax(-1)
+            token = torch.where(finished, torch.full_like(token, pad_token_id), token)
+            finished = finished | (token == eos_token_id)
+            step = StreamStep(i, token, finished.clone(), _last_rows(out.attentions), top_ids, top_probs,
+                              vision_att if i == 0 else None)
+        yield step
         if bool(finished.all()) or i == max_new_tokens - 1:
             return
-        out = model.step(token[:, None], cache, output_attentions)
+        with torch.inference_mode():
+            out = model.step(token[:, None], cache, output_attentions)
 
 
 def _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator, temperature, top_k, top_p):
@@ -146,7 +154,6 @@ def _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator
     return eos, pad, generator
 
 
-@_no_grad
 def stream(model, pixel_values=None, input_ids=None, attention_mask=None, max_new_tokens: int = 20,
            do_sample: bool = False, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
            seed: int | None = None, generator: torch.Generator | None = None, eos_token_id: int | None = None,

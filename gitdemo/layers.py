@@ -44,32 +44,48 @@ def attend(
     k: torch.Tensor,
     v: torch.Tensor,
     mask: torch.Tensor | None,
-    need_weights: bool = False,
+    need_weights: bool | slice = False,
     scale: float | None = None,
     softcap: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Scaled dot-product attention over (B, H, Q, D) x (B, H, K, D).
 
     `mask` is boolean (True = may attend), broadcastable to (B, H, Q, K).
-    Without `need_weights` (and without soft-capping) this is one fused SDPA call; with it,
-    the same arithmetic is spelled out so the probabilities (B, H, Q, K) can be returned.
+    need_weights: False -> one fused SDPA call, no probabilities; True -> the same arithmetic
+    spelled out, returning all probabilities (B, H, Q, K); a slice of query rows -> fused SDPA
+    for the output plus the probabilities of just those rows (B, H, q, K), which is all that
+    generation records (the newest token's row, CLIP's CLS row) at almost no cost.
     Key/value heads fewer than query heads (multi-query / grouped-query) are repeated.
     """
     scale = scale if scale is not None else 1.0 / math.sqrt(q.shape[-1])
     grouped = k.shape[1] != q.shape[1]
-    if not need_weights and softcap is None:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale, enable_gqa=grouped), None
+    rows = need_weights if isinstance(need_weights, slice) else None
+    if softcap is None and (rows is not None or not need_weights):
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale, enable_gqa=grouped)
+        if rows is None:
+            return out, None
+        if mask is not None and mask.shape[-2] > 1:
+            mask = mask[..., rows, :]
+        return out, _probabilities(q[:, :, rows], k, mask, scale, None)
+    probs = _probabilities(q, k, mask, scale, softcap)
     if grouped:
-        rep = q.shape[1] // k.shape[1]
-        k = k.repeat_interleave(rep, dim=1)
-        v = v.repeat_interleave(rep, dim=1)
+        v = v.repeat_interleave(q.shape[1] // v.shape[1], dim=1)
+    out = torch.matmul(probs, v)
+    if rows is not None:
+        probs = probs[:, :, rows]
+    return out, (probs if need_weights is not False else None)
+
+
+def _probabilities(q, k, mask, scale, softcap):
+    """softmax(q k^T * scale [soft-capped] [masked]) in float32, returned in q's dtype."""
+    if k.shape[1] != q.shape[1]:
+        k = k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)
     scores = torch.matmul(q, k.transpose(-1, -2)) * scale  # (B, H, Q, K)
     if softcap is not None:
         scores = torch.tanh(scores / softcap) * softcap
     if mask is not None:
         scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    probs = torch.softmax(scores.float(), dim=-1).to(q.dtype)
-    return torch.matmul(probs, v), (probs if need_weights else None)
+    return torch.softmax(scores.float(), dim=-1).to(q.dtype)
 
 
 def split_heads(x: torch.Tensor, head_dim: int) -> torch.Tensor:
@@ -228,7 +244,7 @@ class ViTEncoder(nn.Module):
         attentions = []
         for layer in self.layers:
             x, probs = layer(x, output_attentions)
-            if output_attentions:
+            if output_attentions is not False:
                 attentions.append(probs)
         return x, attentions
 

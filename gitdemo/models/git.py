@@ -187,6 +187,8 @@ class GitModel(nn.Module):
 class GitForCausalLM(nn.Module):
     """GIT with its LM head. Pure tensor code: no PIL, tokenizer or sampling in here."""
 
+    records_rows = True  # prefill(output_attentions="last") records just the rows generation keeps
+
     def __init__(self, config: GitConfig):
         super().__init__()
         self.config = config
@@ -243,11 +245,11 @@ class GitForCausalLM(nn.Module):
         x, attentions = embeds, []
         for layer in self.git.encoder.layer:
             x, probs = layer(x, mask, cache, output_attentions)
-            if output_attentions:
+            if output_attentions is not False:
                 attentions.append(probs)
         if logits_for is not None:  # contiguous: a strided 3-D input makes F.linear copy the weight
             x = x[:, logits_for].contiguous()
-        return StepOutput(self.output(x), attentions if output_attentions else None)
+        return StepOutput(self.output(x), attentions if output_attentions is not False else None)
 
     def embed_text(self, input_ids: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
         if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.config.vocab_size):
@@ -263,11 +265,16 @@ class GitForCausalLM(nn.Module):
         """Image tokens (bidirectional block) followed by text tokens (causal), in one pass.
 
         Returns (StepOutput, image_embeds, vision_attentions). With a cache, the image keys and
-        values stay in it, so later steps never look at the image again.
+        values stay in it, so later steps never look at the image again. output_attentions="last"
+        records only the newest query row per decoder layer and CLIP's CLS row per vision layer.
         """
         vision_att = None
+        rows = output_attentions == "last"  # generation records only the rows the app shows
         if image_embeds is None and pixel_values is not None:
-            image_embeds, vision_att = self.encode_image(pixel_values, output_attentions, interpolate_pos_encoding)
+            image_embeds, vision_att = self.encode_image(pixel_values, slice(0, 1) if rows else output_attentions,
+                                                         interpolate_pos_encoding)
+        if rows:
+            output_attentions = slice(-1, None)
         if input_ids is None:
             if image_embeds is None:
                 raise InputError("Give pixel_values, input_ids, or both.")

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from .bench import _FirstTokenTimer  # the same first-token streamer for the reference
+
 PROMPT_TOKENS = 12  # <bos> + a short prompt + "\n", after the image tokens
 SHARD_BYTES = 2 * 1024**3
 
@@ -103,21 +105,6 @@ def _inputs(cfg_json: dict):
 
 
 # ----------------------------------------------------------------------------- one implementation
-class _FirstTokenTimer:
-    """A reference streamer that notes when the first generated token arrives."""
-
-    def __init__(self):
-        self.calls, self.first = 0, None
-
-    def put(self, value):
-        self.calls += 1
-        if self.calls == 2 and self.first is None:  # call 1 is the prompt
-            self.first = time.perf_counter()
-
-    def end(self):
-        pass
-
-
 def _status_mb(field: str) -> float:
     """VmRSS (now) or VmHWM (peak) of this process. (ru_maxrss would not do: Linux carries it over
     from the parent across fork + exec, so a child started by a big parent reports the parent's peak.)"""

@@ -116,10 +116,15 @@ class ModelCache:
         with self._lock:
             return list(self._models)
 
-    def get(self, name: str, progress: Callable[[float, str], None] | None = None) -> Loaded:
+    def check_name(self, name: str) -> str:
+        """The cache key for a requested model name; refuses names this cache does not serve."""
         name = name or EMBEDDED
         if name != EMBEDDED and name not in ALL_HUB_MODELS:  # never a path: users must not probe the disk
             raise GitDemoError(f"Unknown model '{name}'. Choose one of: {', '.join([EMBEDDED] + ALL_HUB_MODELS)}.")
+        return name
+
+    def get(self, name: str, progress: Callable[[float, str], None] | None = None) -> Loaded:
+        name = self.check_name(name)
         with self._lock:
             hit = self._models.get(name)
             if hit is not None:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import threading
-import time
 from pathlib import Path
 
 import gradio as gr
@@ -140,27 +138,8 @@ def _cache():
     class PaliCache(models.ModelCache):
         """models.ModelCache for PaliGemma keys (Hub ids of PALI_MODELS, the embedded folder, checked folders)."""
 
-        def get(self, name, progress=None):
-            with self._lock:
-                hit = self._models.get(name)
-                if hit is not None:
-                    self._models.move_to_end(name)
-                    return hit
-                lock = self._model_locks.setdefault(name, threading.Lock())
-            with lock:
-                with self._lock:
-                    hit = self._models.get(name)
-                    if hit is not None:
-                        return hit
-                if progress is not None:
-                    progress(0.0, f"Loading {name} (first use; later requests reuse it)…")
-                t0 = time.perf_counter()
-                model, processor = self._loader(name)
-                loaded = models.Loaded(name, model, processor, models._nbytes(model), time.perf_counter() - t0)
-                with self._lock:
-                    self._models[name] = loaded
-                    self._evict(keep=name)
-                return loaded
+        def check_name(self, name):
+            return name  # keys come from `_key`, which has already checked Hub ids and folders
 
     return PaliCache(loader=_load)
 

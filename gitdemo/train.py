@@ -406,9 +406,12 @@ def init_temporal(model, std: float, seed: int) -> None:
             p.copy_(torch.randn(p.shape, generator=gen) * std)
 
 
-def init_weights(model, seed: int, temporal_std: float = 1.0) -> None:
+def init_weights(model, seed: int, temporal_std: float = 1.0, position_std: float = 0.02) -> None:
     """BERT/CLIP-style init: normal(0, 0.02) for linear/embedding weights, zeros for biases;
-    temporal (frame) embeddings normal(0, temporal_std)."""
+    temporal (frame) embeddings normal(0, temporal_std); vision patch positions normal(0, position_std).
+
+    The patch projection of a normalised 32x32x3 patch has a std of about 1 at init, so positions
+    at 0.02 are ~50x quieter than the contents and "where" is learned very late (first model)."""
     gen = torch.Generator().manual_seed(seed)
     for name, p in model.named_parameters():
         with torch.no_grad():
@@ -420,6 +423,11 @@ def init_weights(model, seed: int, temporal_std: float = 1.0) -> None:
                 p.zero_()
             else:
                 p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
+    if position_std != 0.02:
+        gen_pos = torch.Generator().manual_seed(seed + 2)
+        with torch.no_grad():
+            w = model.git.image_encoder.vision_model.embeddings.position_embedding.weight
+            w.copy_(torch.randn(w.shape, generator=gen_pos) * position_std)
     init_temporal(model, temporal_std, seed)
 
 
@@ -553,7 +561,9 @@ def write_report(folder: Path, log: dict) -> None:
 
 # ============================================================================ main
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m gitdemo train", description="Train the embedded Shapes GIT.")
+    p = argparse.ArgumentParser(prog="python -m gitdemo train", description="Train the embedded Shapes GIT "
+                                "(--arch paligemma: the embedded PaliGemma, see `train --arch paligemma --help`).")
+    p.add_argument("--arch", default="git", choices=["git", "paligemma"], help="which model family to train")
     p.add_argument("--out", required=True, help="model folder to write (Hugging Face layout)")
     p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--minutes", type=float, default=None,
@@ -564,6 +574,8 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", default=None, metavar="DIR", help="start from this checkpoint's weights (same shapes)")
     p.add_argument("--temporal-std", type=float, default=1.0, help="init std of the frame embeddings")
+    p.add_argument("--position-std", type=float, default=0.02,
+                   help="init std of the vision patch position embeddings (from scratch); ~1 matches the patch contents")
     p.add_argument("--scale-positions", type=float, default=1.0,
                    help="with --init: multiply the vision patch position embeddings by this")
     p.add_argument("--reinit-temporal", action="store_true", help="with --init: draw the frame embeddings afresh")
@@ -618,7 +630,7 @@ def train(args, argv=()) -> dict:
 
     cfg = make_config(args, len(vocab), codec.ids)
     model = GitForCausalLM(cfg)
-    init_weights(model, args.seed, args.temporal_std)
+    init_weights(model, args.seed, args.temporal_std, getattr(args, "position_std", 0.02))
     if args.init:  # continue from an earlier checkpoint (same shape): a second, shorter phase
         from .weights import load_state_dict, rename_keys
 
@@ -726,6 +738,10 @@ def _cpu_name() -> str:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a == "--arch=paligemma" or a == "paligemma" and argv[i - 1] == "--arch" for i, a in enumerate(argv)):
+        from .train_paligemma import main as train_paligemma
+
+        return train_paligemma(argv)  # the embedded PaliGemma (its own options: --arch paligemma --help)
     args = parse_args(argv)
     train(args, argv)
     return 0

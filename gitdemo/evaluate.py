@@ -187,12 +187,20 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _model_type(folder: str) -> str | None:
+    try:
+        return json.loads((Path(folder) / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(prog="python -m gitdemo eval", description="Score a Shapes GIT on fresh scenes.")
+    p = argparse.ArgumentParser(prog="python -m gitdemo eval", description="Score a Shapes GIT (or, given a PaliGemma folder, "
+                                "the Shapes PaliGemma) on fresh scenes.")
     p.add_argument("--model", default=None, help="model folder (default: the embedded assets/models/git-shapes)")
     p.add_argument("--scenes", type=int, default=500)
-    p.add_argument("--videos", type=int, default=100)
+    p.add_argument("--videos", type=int, default=100, help="fresh clips (GIT only; PaliGemma reads images)")
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--format", default="mp4", choices=("mp4", "webm"), help="video container/codec to write")
     p.add_argument("--threads", type=int, default=None)
@@ -201,6 +209,17 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.model and _model_type(args.model) == "paligemma":  # the embedded PaliGemma's table
+        from . import evaluate_paligemma as pg
+
+        res = pg.evaluate(args.model, args.scenes, args.seed, progress=True)
+        printed, md = pg.report(res, argv)
+        print(printed)
+        if args.md:
+            Path(args.md).write_text(md)
+        if args.json:
+            print(json.dumps(res, indent=1))
+        return 0 if all(res["passed"].values()) else 1
     res = evaluate(args.model, args.scenes, args.videos, args.seed, progress=True, video_format=args.format)
     text = table(res)
     print(text)

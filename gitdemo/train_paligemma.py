@@ -247,6 +247,14 @@ def collate(rows, n_image: int, image_id: int, bos: int, pad: int = 0):
     return ids, mask, types, labels
 
 
+def smoothed_loc_nll(logp_bins: torch.Tensor, bins: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Cross-entropy of log-probabilities over the 1024 bins (N, 1024) against a Gaussian of width
+    `sigma` bins around each target bin (N,)."""
+    grid = torch.arange(LOC_BINS, dtype=torch.float32)
+    w = torch.exp(-0.5 * ((grid[None] - bins[:, None].float()) / sigma) ** 2)
+    return -(w / w.sum(1, keepdim=True) * logp_bins).sum(1)
+
+
 def compute_loss(model, pv, rows, owner, loc_lookup: torch.Tensor, loc_sigma: float):
     """Suffix cross-entropy; `<loc>` targets as a Gaussian over neighbouring bins. Returns (loss, parts)."""
     cfg = model.config
@@ -266,14 +274,10 @@ def compute_loss(model, pv, rows, owner, loc_lookup: torch.Tensor, loc_sigma: fl
     nll = -logp.gather(1, tgt[:, None])[:, 0]
     is_loc = bins >= 0
     if bool(is_loc.any()) and loc_sigma > 0:
-        grid = torch.arange(LOC_BINS, dtype=torch.float32)
-        w = torch.exp(-0.5 * ((grid[None] - bins[is_loc, None].float()) / loc_sigma) ** 2)
-        w = w / w.sum(1, keepdim=True)
         loc_ids = (loc_lookup >= 0).nonzero()[:, 0]
-        order = loc_lookup[loc_ids].argsort()
-        loc_ids = loc_ids[order]  # vocab id of bin 0..1023
+        loc_ids = loc_ids[loc_lookup[loc_ids].argsort()]  # vocab id of bin 0..1023
         nll = nll.clone()
-        nll[is_loc] = -(w * logp[is_loc][:, loc_ids]).sum(1)
+        nll[is_loc] = smoothed_loc_nll(logp[is_loc][:, loc_ids], bins[is_loc], loc_sigma)
     kinds = [k for _, _, k in rows]
     row_of = sel.nonzero()[:, 0]
     # one-word answers have 2 scored tokens against ~8 for a caption and ~15 for a detection:

@@ -277,3 +277,54 @@ def test_ten_concurrent_clients_get_their_own_results(app_url, client):
     for (text, _), p in zip(results, paths):
         if p.name in TRUTH:
             assert text == TRUTH[p.name]["caption"]
+
+
+# ----------------------------------------------------------------------------- PaliGemma, embedded
+PALI_EXAMPLES = json.loads((EXAMPLES / "truth.json").read_text()).get("paligemma", [])
+
+
+def test_paligemma_defaults_to_the_embedded_model_offline(client):
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/paligemma"]["parameters"]
+    assert info[2]["parameter_name"] == "model" and info[2]["parameter_default"] == "embedded-paligemma"
+    assert len(PALI_EXAMPLES) >= 5 and any(e["prompt"].startswith("detect") for e in PALI_EXAMPLES)
+
+
+@pytest.mark.parametrize("example", PALI_EXAMPLES, ids=[f"{e['file']}:{e['prompt']}" for e in PALI_EXAMPLES])
+def test_paligemma_examples(client, example):
+    """The tab's examples: the exact answer; for detect, each box on the object it names (IoU >= 0.5)."""
+    from gitdemo.evaluate_paligemma import iou
+    from gitdemo.train_paligemma import detect_label_matches
+
+    from types import SimpleNamespace
+
+    text, annotated, note, data = client.predict(handle_file(str(EXAMPLES / example["file"])), example["prompt"],
+                                                 api_name="/paligemma")
+    assert text == example["answer"] and data["text"] == text
+    assert data["grid"] == [7, 7] and len(data["tokens"]) >= 1
+    if example["prompt"].startswith("detect "):
+        label = example["prompt"][len("detect "):]
+        objects = [SimpleNamespace(**o) for o in TRUTH[example["file"]]["objects"]]
+        want = [o.box for o in objects if detect_label_matches(label, o)]
+        got = [d["box"] for d in data["detections"]]
+        assert len(got) == len(want) >= 1 and all(d["label"] == label for d in data["detections"])
+        for box in want:
+            assert max(iou(box, g) for g in got) >= 0.5, (box, got)
+        assert annotated is not None and len(annotated["annotations"]) == len(want)
+
+
+def test_paligemma_detects_objects_in_fresh_scenes(client, tmp_path):
+    """`detect {colour} {shape}` on 12 fresh scenes through the API: >= 80% of objects boxed (IoU >= 0.5)."""
+    from gitdemo import shapes
+    from gitdemo.evaluate_paligemma import iou
+
+    rng = np.random.default_rng(99)
+    hits = []
+    for i in range(12):
+        scene = shapes.draw_scene(rng)
+        scene.image.save(tmp_path / f"{i}.png")
+        o = scene.objects[int(rng.integers(len(scene.objects)))]
+        _, _, _, data = client.predict(handle_file(str(tmp_path / f"{i}.png")), f"detect {o.colour} {o.shape}",
+                                       api_name="/paligemma")
+        boxes = [d["box"] for d in data["detections"]]
+        hits.append(bool(boxes) and max(iou(o.box, b) for b in boxes) >= 0.5)
+    assert sum(hits) >= 0.8 * len(hits), hits

@@ -147,7 +147,26 @@ def test_mask_and_paligemma_tabs(browser_page):
     page.wait_for_function("() => document.querySelector('#mask-caption').innerText.includes('causal')")
     _shot(page, "mask")
     page.get_by_role("tab", name="PaliGemma").click()
-    page.wait_for_selector("#paligemma-run, #paligemma-coming", state="attached")
+    page.wait_for_selector("#paligemma-run", state="attached")
+
+
+def test_paligemma_detect_draws_boxes(browser_page):
+    """Offline, the PaliGemma tab runs the embedded model: an example `detect ...` prompt gives its exact
+    answer and the boxes drawn over the image, labelled."""
+    page, _ = browser_page
+    page.get_by_role("tab", name="PaliGemma").click()
+    examples = json.loads((EXAMPLES / "truth.json").read_text())["paligemma"]
+    k, example = next((i, e) for i, e in enumerate(examples) if e["prompt"].startswith("detect "))
+    page.locator("#paligemma-examples tbody tr").nth(k).click()
+    _wait_value(page, "#paligemma-prompt", example["prompt"])
+    page.wait_for_selector("#paligemma-image img")
+    page.click("#paligemma-run")
+    _wait_value(page, "#paligemma-answer", example["answer"])
+    label = example["prompt"][len("detect "):]
+    page.wait_for_function("l => document.querySelector('#paligemma-boxes') && "
+                           "document.querySelector('#paligemma-boxes').innerText.includes(l)", arg=label)
+    n_boxes = example["answer"].count(" ; ") + 1
+    assert page.locator("#paligemma-boxes img").count() >= 1 + n_boxes  # the image and one overlay per box
     _shot(page, "paligemma")
 
 

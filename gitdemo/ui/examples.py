@@ -69,6 +69,66 @@ def video_rows(shapes_model: str) -> list[list]:
     return rows
 
 
+def paligemma_rows(model: str) -> list[list]:
+    """[image, prompt, model]: the Shapes scenes with the PaliGemma prompts the embedded PaliGemma got
+    right when the examples were written (truth.json "paligemma"); none before that."""
+    rows = []
+    for item in truth().get("paligemma", []):
+        path = FOLDER / item["file"]
+        if path.is_file():
+            rows.append([str(path), item["prompt"], model])
+    return rows
+
+
+def paligemma_candidates(info: dict) -> list[tuple[str, str]]:
+    """(prompt, expected answer) to try on one shipped scene, the most telling first."""
+    from ..train_paligemma import detect_answer
+    from .. import shapes
+
+    objects = [shapes.ShapeObject(o["shape"], o["colour"], tuple(o["rgb"]), o["size"], tuple(o["box"]))
+               for o in info["objects"]]
+    out = [(f"detect {o.colour} {o.shape}", detect_answer(f"{o.colour} {o.shape}", objects)) for o in objects]
+    if len(objects) == 2 and objects[0].colour == objects[1].colour:
+        out.insert(0, (f"detect {objects[0].colour}", detect_answer(objects[0].colour, objects)))
+    out.append(("caption en", info["caption"]))
+    out += [(f"answer en {q}", a) for q, a in info["questions"] if q.startswith("where")]
+    out += [(f"answer en {q}", a) for q, a in info["questions"] if not q.startswith("where")]
+    return out
+
+
+def write_paligemma_examples(folder: Path = FOLDER, model_path: str | None = None, per_scene: int = 2) -> list[dict]:
+    """Add to truth.json, for each shipped scene, the first `per_scene` prompts of `paligemma_candidates`
+    (detection first) that the embedded PaliGemma answers exactly right."""
+    import gitdemo
+
+    from ..paligemma_pipeline import run
+    from ..processing import open_image
+    from .paligemma_tab import embedded_folder
+
+    path = model_path or embedded_folder()
+    if path is None:
+        raise RuntimeError("No embedded PaliGemma in assets/models/paligemma-shapes: nothing to check prompts with.")
+    model, processor = gitdemo.load_model(path, dtype="float32", progress=False), gitdemo.load_processor(path)
+    data = truth(folder)
+    kept = []
+    for name, info in sorted(data["files"].items()):
+        if info["kind"] != "image":
+            continue
+        image = open_image(str(Path(folder) / name))
+        n = 0
+        for prompt, answer in paligemma_candidates(info):
+            if n >= per_scene:
+                break
+            if run(model, processor, image, prompt, masks=False).text.strip() == answer:
+                kept.append({"file": name, "prompt": prompt, "answer": answer})
+                n += 1
+    data["paligemma"] = kept
+    data["paligemma_selection"] = (f"for each scene, the first {per_scene} of its candidate prompts (detection "
+                                   f"first, then caption, then questions) that {Path(str(path)).name} answers exactly")
+    (Path(folder) / "truth.json").write_text(json.dumps(data, indent=1))
+    return kept
+
+
 def _pick_question(questions: list[tuple[str, str]], index: int) -> tuple[str, str]:
     """A different kind of question for each example, in QUESTION_ORDER, starting at `index`."""
     order = QUESTION_ORDER[index % len(QUESTION_ORDER):] + QUESTION_ORDER
@@ -160,6 +220,13 @@ def write_examples(folder: Path = FOLDER, seed: int = SEED, model_path: str | No
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--paligemma"]:  # only re-pick the PaliGemma tab's prompts on the shipped scenes
+        print(json.dumps(write_paligemma_examples(model_path=sys.argv[2] if len(sys.argv) > 2 else None), indent=1))
+        raise SystemExit(0)
     info = write_examples(model_path=sys.argv[1] if len(sys.argv) > 1 else None)
+    try:  # the PaliGemma tab's prompts refer to the scenes just written
+        write_paligemma_examples()
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
     total = sum(p.stat().st_size for p in FOLDER.iterdir() if p.is_file())
     print(f"wrote {FOLDER} ({total / 1e6:.2f} MB): {info['selection']}")

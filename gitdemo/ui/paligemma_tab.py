@@ -54,7 +54,13 @@ def choices() -> list[tuple[str, str]]:
 
 
 def default_model() -> str:
-    return EMBEDDED_PALI if embedded_folder() else PALI_MODELS[0]
+    """Google's models are gated: they are the default only with the Hub reachable and HF_TOKEN set;
+    otherwise the embedded Shapes PaliGemma (when this build has it)."""
+    from . import models
+
+    if embedded_folder() is None:
+        return PALI_MODELS[0]
+    return PALI_MODELS[0] if os.environ.get("HF_TOKEN") and models.hub_online() else EMBEDDED_PALI
 
 
 def _cached(repo: str) -> bool:
@@ -120,8 +126,9 @@ def _load(key: str):
     from . import models
 
     path = str(embedded_folder()) if key == EMBEDDED_PALI else key
-    try:
-        model = gitdemo.load_model(path, progress=True, device=models.device())
+    try:  # the small embedded model runs in float32 (bfloat16 would cost it accuracy for no gain)
+        model = gitdemo.load_model(path, progress=True, device=models.device(),
+                                   dtype="float32" if key == EMBEDDED_PALI else None)
         processor = gitdemo.load_processor(path)
     except HubError as exc:
         raise HubError(f"{models.scrub(str(exc))} {HOW_TO_GET_ONE}") from exc
@@ -262,7 +269,7 @@ def _explorer_class():
 # ----------------------------------------------------------------------------- layout
 def _build_ready() -> None:
     from .. import paligemma_pipeline as pp
-    from . import models, widgets
+    from . import examples, models, widgets
 
     note = offline_note()
     gr.Markdown("PaliGemma (Google: a SigLIP vision encoder + the Gemma language model) answers *prompts*: "
@@ -299,6 +306,10 @@ def _build_ready() -> None:
             loc_note = gr.Markdown(pp.LOC_EXPLANATION, elem_id="paligemma-loc")
             with gr.Accordion("Result data, as the API returns it (JSON)", open=False):
                 data = gr.JSON(label="Result", elem_id="paligemma-json")
+    rows = examples.paligemma_rows(EMBEDDED_PALI) if embedded_folder() else []
+    if rows:
+        gr.Examples(rows, [image, prompt, model], label="Shapes examples (embedded PaliGemma)",
+                    elem_id="paligemma-examples")
     explorer = _explorer_class()("paligemma")
     with gr.Accordion("Prefix-LM mask: PaliGemma beside GIT", open=False):
         gr.Markdown(PALI_RULE + "\n\n" + GIT_RULE + "\n\nBoth diagrams are drawn for the same prompt and answer: "

@@ -1,0 +1,174 @@
+"""Evaluating the embedded Shapes PaliGemma (`python -m gitdemo eval --model assets/models/paligemma-shapes`).
+
+Fresh scenes come from `gitdemo.shapes` on the evaluation seed stream (training draws from
+`[seed, 0x9A11]`, evaluation from `[seed, 0xE7A1]`), are written as PNG and read back through the
+app's own path (`processing.open_image`, the checkpoint's PaliGemma processor). Answers are greedy,
+batched per scene (left padding), decoded as the app decodes them.
+
+Per scene: `caption en`; `answer en {q}` for every question the scene has; and `detect {label}`
+for every label that names something in the scene (each object's colour, shape, and colour + shape)
+plus one label that matches nothing. Detection score (SHAPES_WORLD.md): the share of true
+objects (over all detect prompts) matched by a predicted box with IoU >= 0.5 and the label of the
+prompt (each box matches at most one object); it passes when that share is >= 85% *and* extra
+boxes (predicted boxes matching no object) are at most 10% of the true objects.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import shapes
+from .evaluate import EVAL_STREAM
+
+BARS = {  # SHAPES_WORLD.md, PaliGemma prompts
+    "caption": ("`caption en`", "exact match", 0.90),
+    "answer": ("`answer en ...`", "exact match", 0.85),
+    "detect": ("`detect ...`", "objects found (IoU >= 0.5, right label); extra boxes <= 10%", 0.85),
+}
+MAX_EXTRA = 0.10
+
+
+def iou(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_detections(pred: list[tuple[tuple, str]], truth: list[tuple], label: str) -> tuple[int, int]:
+    """(true objects found, extra boxes): greedy one-to-one matching by IoU, labels must equal `label`."""
+    used = set()
+    found = 0
+    for box in truth:
+        best, best_j = 0.0, None
+        for j, (pbox, plabel) in enumerate(pred):
+            if j in used or plabel != label:
+                continue
+            v = iou(box, pbox)
+            if v > best:
+                best, best_j = v, j
+        if best_j is not None and best >= 0.5:
+            used.add(best_j)
+            found += 1
+    return found, len(pred) - len(used)
+
+
+def detect_prompts(rng: np.random.Generator, objects) -> list[str]:
+    from .train_paligemma import detect_label_matches, detect_labels
+
+    labels = []
+    for o in objects:
+        for lab in (f"{o.colour} {o.shape}", o.shape, o.colour):
+            if lab not in labels:
+                labels.append(lab)
+    absent = [lab for lab in detect_labels() if not any(detect_label_matches(lab, o) for o in objects)]
+    labels.append(absent[int(rng.integers(len(absent)))])
+    return labels
+
+
+def _generate(model, processor, image, prompts: list[str], max_new_tokens: int = 24) -> list[str]:
+    from .generation import generate
+
+    batch = processor(images=[image], text=prompts, padding_side="left")
+    out = generate(model, pixel_values=batch.pixel_values, input_ids=batch.input_ids,
+                   attention_mask=batch.attention_mask, token_type_ids=batch.token_type_ids,
+                   max_new_tokens=max_new_tokens, return_dict=True)
+    texts = []
+    for row in out.new_tokens.tolist():
+        if processor.eos_id in row:
+            row = row[: row.index(processor.eos_id)]
+        texts.append(processor.decode(row).strip())
+    return texts
+
+
+@torch.inference_mode()
+def evaluate(model_folder, n_scenes: int = 500, seed: int = 2024, progress: bool = False) -> dict:
+    from . import load_model, load_processor
+    from .paligemma_outputs import parse_locations
+    from .processing import open_image
+    from .train_paligemma import detect_label_matches
+
+    t0 = time.time()
+    model = load_model(model_folder, dtype="float32", progress=False)
+    processor = load_processor(model_folder)
+    rng = np.random.default_rng([seed, EVAL_STREAM])
+    say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if progress else (lambda *a: None)
+    caption, answer, by_kind = [], [], {}
+    found = n_true = extra = 0
+    failures: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="gitdemo-pg-eval-") as tmp:
+        for i in range(n_scenes):
+            sc = shapes.draw_scene(rng)
+            path = Path(tmp) / f"scene_{i:05d}.png"
+            sc.image.save(path)
+            img = open_image(str(path))
+            labels = detect_prompts(rng, sc.objects)
+            prompts = (["caption en"] + [f"answer en {q}" for q, _ in sc.questions]
+                       + [f"detect {lab}" for lab in labels])
+            outs = _generate(model, processor, img, prompts)
+            ok = outs[0] == sc.caption
+            caption.append((len(sc.objects), ok))
+            if not ok and len(failures) < 30:
+                failures.append({"prompt": "caption en", "want": sc.caption, "got": outs[0]})
+            for (q, a), got in zip(sc.questions, outs[1:1 + len(sc.questions)]):
+                answer.append(got == a)
+                by_kind.setdefault(shapes.question_kind(q), []).append(got == a)
+                if got != a and len(failures) < 30:
+                    failures.append({"prompt": f"answer en {q}", "want": a, "got": got})
+            for lab, got in zip(labels, outs[1 + len(sc.questions):]):
+                dets, _ = parse_locations(got, *img.size)
+                truth = [o.box for o in sc.objects if detect_label_matches(lab, o)]
+                f, e = match_detections([(d.box, d.label) for d in dets], truth, lab)
+                found, n_true, extra = found + f, n_true + len(truth), extra + e
+                if (f < len(truth) or e) and len(failures) < 30:
+                    failures.append({"prompt": f"detect {lab}", "want": str(truth), "got": got})
+            if progress and (i + 1) % 50 == 0:
+                say(f"  {i + 1}/{n_scenes} scenes ({time.time() - t0:.0f} s)")
+    scores = {"caption": float(np.mean([ok for _, ok in caption])) if caption else float("nan"),
+              "caption1": float(np.mean([ok for n, ok in caption if n == 1] or [float("nan")])),
+              "caption2": float(np.mean([ok for n, ok in caption if n == 2] or [float("nan")])),
+              "answer": float(np.mean(answer)) if answer else float("nan"),
+              "detect": found / n_true if n_true else float("nan"),
+              "detect_extra": extra / n_true if n_true else float("nan")}
+    passed = {k: (not math.isnan(scores[k]) and scores[k] >= BARS[k][2]) for k in BARS}
+    passed["detect"] = passed["detect"] and scores["detect_extra"] <= MAX_EXTRA
+    return {"model": str(model_folder), "seed": seed, "scenes": n_scenes, "scores": scores,
+            "n": {"caption": len(caption), "answer": len(answer), "detect": n_true},
+            "question_kinds": {k: float(np.mean(v)) for k, v in by_kind.items()},
+            "passed": passed, "failures": failures, "seconds": time.time() - t0}
+
+
+def table(result: dict) -> str:
+    s, n = result["scores"], result["n"]
+    lines = ["| task | measure | score | bar | pass |", "| --- | --- | --- | --- | --- |"]
+    for key, (task, measure, bar) in BARS.items():
+        shown = "n/a" if math.isnan(s[key]) else f"{100 * s[key]:.1f}% (n={n[key]})"
+        if key == "caption" and not math.isnan(s[key]):
+            shown += f"; one object {100 * s['caption1']:.1f}%, two {100 * s['caption2']:.1f}%"
+        if key == "detect" and not math.isnan(s[key]):
+            shown += f"; extra boxes {100 * s['detect_extra']:.1f}%"
+        lines.append(f"| {task} | {measure} | {shown} | >= {100 * bar:.0f}% | {'yes' if result['passed'][key] else 'NO'} |")
+    return "\n".join(lines)
+
+
+def report(result: dict, argv: list[str]) -> tuple[str, str]:
+    """(what the command prints, the Markdown written by --md)."""
+    text = table(result)
+    kinds = ", ".join(f"{k} {100 * v:.1f}%" for k, v in sorted(result["question_kinds"].items()))
+    printed = (f"{text}\n\nanswers by question kind: {kinds}\n{result['scenes']} scenes, seed {result['seed']}, "
+               f"{result['seconds']:.0f} s")
+    md = [f"# Evaluation of {result['model']}", "",
+          f"`python -m gitdemo eval {' '.join(argv)}` - {result['scenes']} fresh scenes (PNG), seed {result['seed']} "
+          f"(a stream training never uses), {result['seconds']:.0f} s.", "", text, "",
+          f"Answers by question kind: {kinds}.", ""]
+    if result["failures"]:
+        md += ["Some misses (prompt: want -> got):", ""] + [
+            f"- {f['prompt']}: `{f['want']}` -> `{f['got']}`" for f in result["failures"][:20]]
+    return printed, "\n".join(md) + "\n"

@@ -1,0 +1,201 @@
+"""The embedded Shapes PaliGemma: the spec's prompts and answers, the training path (tiny config,
+seconds), the evaluation measure, and the shipped model (assets/models/paligemma-shapes) against
+transformers and the bars of SHAPES_WORLD.md (PaliGemma prompts) on a small fresh sample."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gitdemo import shapes
+from gitdemo import train_paligemma as TP
+from gitdemo.evaluate_paligemma import iou, match_detections
+from gitdemo.loading import ASSETS
+
+EMBEDDED = ASSETS / "models" / "paligemma-shapes"
+TINY = ["--arch", "paligemma", "--image-size", "64", "--patch-size", "16", "--vision-dim", "32",
+        "--vision-layers", "1", "--dim", "64", "--layers", "1", "--batch", "4", "--warmup", "3", "--eval-every", "0",
+        "--save-every", "0", "--log-every", "1", "--quiet", "--threads", "1", "--minutes", "0"]
+
+
+# ----------------------------------------------------------------------------- the spec
+def obj(colour, shape, box):
+    return shapes.ShapeObject(shape, colour, shapes.COLOURS[colour], box[2] - box[0], box)
+
+
+def test_loc_tokens_follow_the_spec():
+    assert TP.loc_token(0) == "<loc0000>" and TP.loc_token(224) == "<loc1023>"
+    assert TP.loc_token(112) == f"<loc{round(112 / 224 * 1023):04d}>" == "<loc0512>"
+    assert TP.loc_token(-5) == "<loc0000>" and TP.loc_token(300) == "<loc1023>"
+
+
+def test_detect_answers_follow_the_spec():
+    a = obj("red", "circle", (120, 10, 170, 60))
+    b = obj("red", "square", (20, 100, 80, 160))
+    loc = TP.loc_token
+    assert TP.detect_answer("red circle", [a, b]) == f"{loc(10)}{loc(120)}{loc(60)}{loc(170)} red circle"
+    # the colour alone: both, left to right, joined by " ; ", labelled as the prompt says
+    assert TP.detect_answer("red", [a, b]) == (f"{loc(100)}{loc(20)}{loc(160)}{loc(80)} red ; "
+                                               f"{loc(10)}{loc(120)}{loc(60)}{loc(170)} red")
+    assert TP.detect_answer("square", [a, b]) == f"{loc(100)}{loc(20)}{loc(160)}{loc(80)} square"
+    assert TP.detect_answer("blue", [a, b]) == "" and TP.detect_answer("red triangle", [a, b]) == ""
+
+
+def test_tokenizer_round_trips_every_prompt_and_answer():
+    tok = TP.build_tokenizer()
+    ids = {t: tok.token_to_id(t) for t in ("<pad>", "<eos>", "<bos>", "<unk>")}
+    assert ids == {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3}
+    assert tok.token_to_id("<image>") is not None
+    assert all(tok.token_to_id(f"<loc{i:04d}>") is not None for i in range(1024))
+    assert all(tok.token_to_id(f"<seg{i:03d}>") is not None for i in range(128))
+    src = TP.DataSource(tok, 0, 224, 0.5, 0.0)
+    for _ in range(100):
+        sc = shapes.draw_scene(src.rng)
+        for prompt, answer, _ in src.rows_for(sc):
+            for text in (prompt + "\n", answer):
+                enc = tok.encode(text, add_special_tokens=False)
+                assert 3 not in enc.ids, (text, enc.tokens)  # no <unk> anywhere in the world's text
+                assert tok.decode(enc.ids, skip_special_tokens=False) == text
+            if answer.startswith("<loc"):
+                assert len(tok.encode(answer[:36], add_special_tokens=False).ids) == 4  # four single tokens
+
+
+# ----------------------------------------------------------------------------- training (tiny)
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny-pg") / "run"
+    args = TP.parse_args(["--out", str(out), "--steps", "40", "--lr", "3e-3", *TINY])
+    return TP.train(args, ["--out", str(out)]), out
+
+
+def test_loss_falls(trained):
+    log, _ = trained
+    first = np.mean([h["lm"] for h in log["history"][:3]])
+    last = np.mean([h["lm"] for h in log["history"][-3:]])
+    assert last < 0.7 * first, (first, last)
+
+
+def test_train_command_dispatches_on_arch(tmp_path):
+    from gitdemo.train import main
+
+    out = tmp_path / "cli"
+    assert main(["--out", str(out), "--steps", "2", *TINY]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["model_type"] == "paligemma" and cfg["text_config"]["model_type"] == "gemma"
+
+
+def test_folder_loads_in_ours_and_transformers_same_greedy(trained):
+    from transformers import PaliGemmaForConditionalGeneration
+
+    from gitdemo import load_model, load_processor
+    from gitdemo.generation import generate
+
+    _, folder = trained
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                 "special_tokens_map.json", "preprocessor_config.json", "training_report.md", "training_curves.png"):
+        assert (folder / name).is_file(), name
+    ours = load_model(folder, dtype="float32")
+    proc = load_processor(folder)
+    ref = PaliGemmaForConditionalGeneration.from_pretrained(str(folder), dtype=torch.float32).eval()
+    rng = np.random.default_rng(3)
+    img = shapes.draw_scene(rng).image
+    batch = proc(images=[img], text=["caption en", "detect red", "answer en how many objects are there?"])
+    with torch.no_grad():
+        a = generate(ours, pixel_values=batch.pixel_values, input_ids=batch.input_ids,
+                     attention_mask=batch.attention_mask, token_type_ids=batch.token_type_ids, max_new_tokens=6)
+        b = ref.generate(pixel_values=batch.pixel_values.expand(3, -1, -1, -1), input_ids=batch.input_ids,
+                         attention_mask=batch.attention_mask, token_type_ids=batch.token_type_ids, max_new_tokens=6,
+                         do_sample=False, num_beams=1)
+    n = min(a.shape[1], b.shape[1])
+    assert torch.equal(a[:, :n], b[:, :n])
+
+
+def test_training_pixels_equal_the_processor(trained):
+    from gitdemo import load_processor
+
+    _, folder = trained
+    proc = load_processor(folder)
+    src = TP.DataSource(TP.build_tokenizer(), 0, 64, 0.5, 0.0)
+    imgs = [shapes.draw_scene(np.random.default_rng(i)).image for i in range(2)]
+    assert torch.equal(src.pixels(imgs), proc(images=imgs, text=["caption en"] * 2).pixel_values)
+
+
+def test_smoothed_loc_targets_prefer_near_bins():
+    """A prediction near the true bin costs little more than the exact one; a far one costs a lot."""
+    def cost(pred_bin, true_bin=500):
+        logits = torch.full((1, 1024), -10.0)
+        logits[0, pred_bin] = 10.0
+        return float(TP.smoothed_loc_nll(torch.log_softmax(logits, -1), torch.tensor([true_bin]), 6.0)[0])
+
+    assert cost(500) < cost(503) < cost(520) < cost(900)
+    assert cost(503) - cost(500) < 0.2 * (cost(900) - cost(500))
+
+
+# ----------------------------------------------------------------------------- the measure
+def test_iou_and_matching():
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
+    truth = [(0, 0, 10, 10), (20, 20, 40, 40)]
+    assert match_detections([((0, 0, 10, 10), "red"), ((21, 21, 40, 40), "red")], truth, "red") == (2, 0)
+    assert match_detections([((0, 0, 10, 10), "blue")], truth, "red") == (0, 1)  # wrong label: extra box
+    assert match_detections([((0, 0, 10, 10), "red"), ((0, 0, 10, 10), "red")], truth[:1], "red") == (1, 1)
+    assert match_detections([], truth, "red") == (0, 0)
+
+
+# ----------------------------------------------------------------------------- the shipped model
+def test_shipped_folder_is_complete():
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                 "special_tokens_map.json", "preprocessor_config.json", "training_report.md", "eval.md"):
+        assert (EMBEDDED / name).is_file(), name
+    cfg = json.loads((EMBEDDED / "config.json").read_text())
+    assert cfg["model_type"] == "paligemma"
+    assert (EMBEDDED / "model.safetensors").stat().st_size <= 25 * 2**20
+
+
+def test_shipped_model_equals_transformers():
+    from transformers import AutoTokenizer, PaliGemmaForConditionalGeneration
+
+    from gitdemo import load_model, load_processor
+    from gitdemo.generation import generate
+
+    ours = load_model(EMBEDDED, dtype="float32")
+    proc = load_processor(EMBEDDED)
+    ref = PaliGemmaForConditionalGeneration.from_pretrained(str(EMBEDDED), dtype=torch.float32).eval()
+    fast = AutoTokenizer.from_pretrained(str(EMBEDDED))
+    rng = np.random.default_rng(77)
+    for _ in range(2):
+        sc = shapes.draw_scene(rng, 2)
+        prompts = ["caption en", f"detect {sc.objects[0].colour}", f"answer en {sc.questions[0][0]}"]
+        batch = proc(images=[sc.image], text=prompts)
+        for p in prompts:  # the same ids as transformers' tokenizer for the text part
+            assert proc.encode_text(p + "\n") == fast(p + "\n", add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            a = generate(ours, pixel_values=batch.pixel_values, input_ids=batch.input_ids,
+                         attention_mask=batch.attention_mask, token_type_ids=batch.token_type_ids, max_new_tokens=20)
+            b = ref.generate(pixel_values=batch.pixel_values.expand(3, -1, -1, -1), input_ids=batch.input_ids,
+                             attention_mask=batch.attention_mask, token_type_ids=batch.token_type_ids,
+                             max_new_tokens=20, do_sample=False, num_beams=1)
+        n = min(a.shape[1], b.shape[1])
+        assert torch.equal(a[:, :n], b[:, :n])
+
+
+N_SCENES, SEED = 60, 4242
+
+
+@pytest.fixture(scope="module")
+def result():
+    from gitdemo.evaluate_paligemma import evaluate
+
+    return evaluate(EMBEDDED, N_SCENES, seed=SEED)
+
+
+def test_bars(result):
+    from gitdemo.evaluate_paligemma import BARS, MAX_EXTRA
+
+    s = result["scores"]
+    for key, (_, _, bar) in BARS.items():
+        assert s[key] >= bar, f"{key}: {s[key]:.3f} < {bar} (n={result['n'][key]}); misses {result['failures'][:6]}"
+    assert s["detect_extra"] <= MAX_EXTRA, s

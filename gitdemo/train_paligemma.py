@@ -384,6 +384,8 @@ def write_report(folder: Path, log: dict) -> None:
         f"`caption en`, `answer en <question>`, `detect <label>` (15% of labels match nothing)",
         f"- AdamW lr {a['lr']} (warm-up {a['warmup']} steps, cosine to {a['min_lr_frac']}x), weight decay "
         f"{a['weight_decay']}, grad clip 1.0; <loc> targets smoothed over bins (sigma {a['loc_sigma']}); seed {a['seed']}",
+        *([f"- continued from the checkpoint in `{a['init']}` (a second phase: warm-up and decay again)"]
+          if a.get("init") else []),
         f"- final quick check (greedy exact match, 32 clean scenes): {json.dumps(last)}",
         "", "![curves](training_curves.png)", "",
         "Full evaluation: `python -m gitdemo eval --model <this folder>` (see eval.md).", "",
@@ -400,6 +402,7 @@ def parse_args(argv):
     p.add_argument("--steps", type=int, default=100000)
     p.add_argument("--minutes", type=float, default=60.0, help="time budget (the LR decays over it)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", default=None, metavar="DIR", help="start from this checkpoint's weights (same shapes)")
     p.add_argument("--batch", type=int, default=32, help="scenes per step (three rows each)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--min-lr-frac", type=float, default=0.03)
@@ -434,6 +437,14 @@ def train(args, argv=()) -> dict:
     cfg_dict = config_dict(args, tok)
     model = PaliGemmaForConditionalGeneration(PaliGemmaConfig.from_dict(cfg_dict))
     init_weights(model, tok, args.seed, args.position_std)
+    if args.init:  # continue from an earlier run (same shapes): a second phase with a fresh schedule
+        from .weights import load_state_dict
+
+        state = {k: v.to(torch.float32).clone() for k, v in load_state_dict(args.init).items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or [k for k in missing if k != "lm_head.weight"]:
+            raise SystemExit(f"--init {args.init}: missing {missing}, unexpected {unexpected}")
+        model.tie_weights()
     model.train()
     named = [(n, p) for n, p in model.named_parameters()]
     decay = [p for n, p in named if p.ndim >= 2 and "embed" not in n]

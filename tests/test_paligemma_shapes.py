@@ -199,3 +199,16 @@ def test_bars(result):
     for key, (_, _, bar) in BARS.items():
         assert s[key] >= bar, f"{key}: {s[key]:.3f} < {bar} (n={result['n'][key]}); misses {result['failures'][:6]}"
     assert s["detect_extra"] <= MAX_EXTRA, s
+
+
+def test_second_phase_starts_from_the_first(trained, tmp_path):
+    from safetensors.torch import load_file
+
+    _, first = trained
+    out = tmp_path / "phase2"
+    args = TP.parse_args(["--out", str(out), "--steps", "1", "--lr", "0", "--init", str(first), *TINY])
+    TP.train(args, [])
+    a, b = load_file(str(first / "model.safetensors")), load_file(str(out / "model.safetensors"))
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)  # lr 0: the weights came through unchanged
+    assert "continued from" in (out / "training_report.md").read_text()

@@ -9,9 +9,9 @@ the prefix-LM mask) learns the three prompt families of SHAPES_WORLD.md, *PaliGe
 
 Every step draws fresh scenes (gitdemo.shapes), augmented as for the GIT model (train.augment);
 each image is encoded once and serves one row per prompt family. The loss is the reference's
-(next-token cross-entropy over the suffix), except that a `<loc>` target is a narrow Gaussian
-over the neighbouring bins (`--loc-sigma`): a box 3 bins off is nearly as good as the exact
-one, and the loss says so. The `<loc>` embeddings (tied with the output head) start on a smooth
+(next-token cross-entropy over the suffix), except at `<loc>` targets: there the loss is -log of the probability
+mass near the true bin, weighted by a narrow Gaussian (`--loc-sigma` bins; `smoothed_loc_nll`):
+a box 3 bins off is nearly as good as the exact one, and the loss says so. The `<loc>` embeddings (tied with the output head) start on a smooth
 curve (low-frequency sinusoids of the bin index) so that neighbouring bins start out similar.
 
 Written in the Hugging Face layout (config.json model_type "paligemma", the reference's key
@@ -248,11 +248,16 @@ def collate(rows, n_image: int, image_id: int, bos: int, pad: int = 0):
 
 
 def smoothed_loc_nll(logp_bins: torch.Tensor, bins: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Cross-entropy of log-probabilities over the 1024 bins (N, 1024) against a Gaussian of width
-    `sigma` bins around each target bin (N,)."""
+    """-log of the probability mass near the target bin, each bin weighted by a Gaussian of width
+    `sigma` bins (weight 1 on the target itself): log-probabilities (N, 1024), target bins (N,).
+
+    Unlike cross-entropy against a blurred target (which is proper, so the model spreads its mass
+    over all the bins it is unsure about and greedy decoding then prefers `<eos>` to any single
+    bin), this rewards mass anywhere close to the truth and is best served by putting it all on one
+    bin: the predictions become sharp, as greedy decoding needs them."""
     grid = torch.arange(LOC_BINS, dtype=torch.float32)
-    w = torch.exp(-0.5 * ((grid[None] - bins[:, None].float()) / sigma) ** 2)
-    return -(w / w.sum(1, keepdim=True) * logp_bins).sum(1)
+    log_w = -0.5 * ((grid[None] - bins[:, None].float()) / sigma) ** 2
+    return -torch.logsumexp(logp_bins + log_w, dim=1)
 
 
 def compute_loss(model, pv, rows, owner, loc_lookup: torch.Tensor, loc_sigma: float):
@@ -383,7 +388,7 @@ def write_report(folder: Path, log: dict) -> None:
         f"- per step: {a['batch']} fresh augmented scenes (two-object share {a['p_two']}), each with three rows: "
         f"`caption en`, `answer en <question>`, `detect <label>` (15% of labels match nothing)",
         f"- AdamW lr {a['lr']} (warm-up {a['warmup']} steps, cosine to {a['min_lr_frac']}x), weight decay "
-        f"{a['weight_decay']}, grad clip 1.0; <loc> targets smoothed over bins (sigma {a['loc_sigma']}); seed {a['seed']}",
+        f"{a['weight_decay']}, grad clip 1.0; <loc> loss: -log of the mass near the true bin (Gaussian weights, sigma {a['loc_sigma']}); seed {a['seed']}",
         *([f"- continued from the checkpoint in `{a['init']}` (a second phase: warm-up and decay again)"]
           if a.get("init") else []),
         f"- final quick check (greedy exact match, 32 clean scenes): {json.dumps(last)}",

@@ -132,6 +132,13 @@ def test_smoothed_loc_targets_prefer_near_bins():
 
     assert cost(500) < cost(503) < cost(520) < cost(900)
     assert cost(503) - cost(500) < 0.2 * (cost(900) - cost(500))
+    # one sharp guess near the truth beats mass spread thinly over the same neighbourhood
+    spread = torch.full((1, 1024), -30.0)
+    spread[0, 480:521] = 0.0
+    sharp = torch.full((1, 1024), -30.0)
+    sharp[0, 502] = 0.0
+    loss = lambda z: float(TP.smoothed_loc_nll(torch.log_softmax(z, -1), torch.tensor([500]), 6.0)[0])  # noqa: E731
+    assert loss(sharp) < loss(spread)
 
 
 # ----------------------------------------------------------------------------- the measure

@@ -167,6 +167,8 @@ def test_paligemma_detect_draws_boxes(browser_page):
                            "document.querySelector('#paligemma-boxes').innerText.includes(l)", arg=label)
     n_boxes = example["answer"].count(" ; ") + 1
     assert page.locator("#paligemma-boxes img").count() >= 1 + n_boxes  # the image and one overlay per box
+    page.locator("#paligemma-chips label").first.wait_for()  # the explorer has the answer's tokens
+    _wait_new_src(page, "#paligemma-heatmap", None)
     _shot(page, "paligemma")
 
 

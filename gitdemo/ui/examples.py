@@ -113,7 +113,7 @@ def _right(prompt: str, got: str, want: str, info: dict, size: tuple[int, int] =
     return match_detections([(d.box, d.label) for d in dets], truth, label) == (len(truth), 0)
 
 
-def write_paligemma_examples(folder: Path = FOLDER, model_path: str | None = None, per_scene: int = 2) -> list[dict]:
+def write_paligemma_examples(folder: Path = FOLDER, model_path: str | None = None, per_scene: int = 3) -> list[dict]:
     """Add to truth.json, for each shipped scene, the first `per_scene` prompts of `paligemma_candidates`
     (detection first) that the embedded PaliGemma answers right (`_right`), with the answer it gives."""
     import gitdemo

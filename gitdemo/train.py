@@ -170,11 +170,12 @@ _MEAN = torch.tensor(CLIP_MEAN, dtype=torch.float32).view(1, 3, 1, 1)
 _STD = torch.tensor(CLIP_STD, dtype=torch.float32).view(1, 3, 1, 1)
 
 
-def normalise_uint8(arr: torch.Tensor) -> torch.Tensor:
-    """(B, H, W, 3) uint8 -> (B, 3, H, W) normalised float32 (rescale then normalise, in float32)."""
+def normalise_uint8(arr: torch.Tensor, mean=_MEAN, std=_STD) -> torch.Tensor:
+    """(B, H, W, 3) uint8 -> (B, 3, H, W) normalised float32 (rescale then normalise, in float32).
+    CLIP's mean/std by default (GIT); SigLIP (PaliGemma) passes 0.5 and 0.5."""
     # the processor rescales in float64 and casts, then normalises in float32: same here, bit for bit
     x = (arr.permute(0, 3, 1, 2).to(torch.float64) * (1 / 255)).to(torch.float32)
-    return (x - _MEAN) / _STD
+    return (x - mean) / std
 
 
 # ============================================================================ augmentation (robustness)
@@ -431,16 +432,21 @@ def init_weights(model, seed: int, temporal_std: float = 1.0, position_std: floa
     init_temporal(model, temporal_std, seed)
 
 
-def save_checkpoint(model, cfg: GitConfig, vocab: list[str], folder: Path) -> None:
+def write_weights(model, folder: Path, skip: tuple[str, ...] = ()) -> None:
+    """model.safetensors (float32), written to a temporary file and moved into place."""
     from safetensors.torch import save_file
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    sd = {k: v.detach().to(torch.float32).contiguous().clone() for k, v in model.state_dict().items()}
-    tmp = folder / "model.safetensors.tmp"
+    sd = {k: v.detach().to(torch.float32).contiguous().clone() for k, v in model.state_dict().items() if k not in skip}
+    tmp = Path(folder) / "model.safetensors.tmp"
     save_file(sd, str(tmp), metadata={"format": "pt"})
     os.chmod(tmp, 0o644)
-    os.replace(tmp, folder / "model.safetensors")
+    os.replace(tmp, Path(folder) / "model.safetensors")
+
+
+def save_checkpoint(model, cfg: GitConfig, vocab: list[str], folder: Path) -> None:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_weights(model, folder)
     (folder / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     write_tokenizer(folder, vocab)
     write_preprocessor(folder, cfg.vision_config.image_size)
@@ -560,6 +566,24 @@ def write_report(folder: Path, log: dict) -> None:
 
 
 # ============================================================================ main
+def add_shared_options(p, warmup: int, p_two: float, layers: int) -> None:
+    """The options both trainers (GIT, PaliGemma) take: schedule, data mix, sizes, threads, logging."""
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--min-lr-frac", type=float, default=0.03)
+    p.add_argument("--warmup", type=int, default=warmup)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--p-two", type=float, default=p_two, help="share of two-object scenes")
+    p.add_argument("--augment", type=float, default=1.0, help="probability an input gets augmented at all")
+    p.add_argument("--image-size", type=int, default=224)
+    p.add_argument("--patch-size", type=int, default=32)
+    p.add_argument("--vision-dim", type=int, default=192)
+    p.add_argument("--vision-layers", type=int, default=4)
+    p.add_argument("--dim", type=int, default=192)
+    p.add_argument("--layers", type=int, default=layers)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--log-every", type=int, default=25)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m gitdemo train", description="Train the embedded Shapes GIT "
                                 "(--arch paligemma: the embedded PaliGemma, see `train --arch paligemma --help`).")
@@ -582,21 +606,8 @@ def parse_args(argv):
     p.add_argument("--batch", type=int, default=32, help="images per step")
     p.add_argument("--video-batch", type=int, default=4, help="clips per step")
     p.add_argument("--video-every", type=int, default=1, help="add a clip batch every N steps")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--min-lr-frac", type=float, default=0.03)
-    p.add_argument("--warmup", type=int, default=200)
-    p.add_argument("--weight-decay", type=float, default=0.01)
-    p.add_argument("--p-two", type=float, default=0.6, help="share of two-object scenes")
     p.add_argument("--ground-weight", type=float, default=0.3)
-    p.add_argument("--augment", type=float, default=1.0, help="probability an input gets augmented at all")
-    p.add_argument("--image-size", type=int, default=224)
-    p.add_argument("--patch-size", type=int, default=32)
-    p.add_argument("--vision-dim", type=int, default=192)
-    p.add_argument("--vision-layers", type=int, default=4)
-    p.add_argument("--dim", type=int, default=192)
-    p.add_argument("--layers", type=int, default=3)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--log-every", type=int, default=25)
+    add_shared_options(p, warmup=200, p_two=0.6, layers=3)
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--save-every", type=int, default=500)
     p.add_argument("--quiet", action="store_true")

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from . import shapes
 from .paligemma_processing import LOC_TOKENS, SEG_TOKENS
-from .train import _cpu_name, _progress, augment, lr_at
+from .train import _cpu_name, _progress, add_shared_options, augment, lr_at, normalise_uint8, write_weights
 
 SPECIAL = ["<pad>", "<eos>", "<bos>", "<unk>"]  # ids 0..3, in Gemma's order
 IMAGE_TOKEN = "<image>"
@@ -202,7 +202,7 @@ class DataSource:
             if arr.shape[:2] != (self.size, self.size):
                 arr = np.asarray(Image.fromarray(arr).resize((self.size, self.size), Image.BICUBIC))
             arrs.append(arr)
-        return normalise_siglip(torch.from_numpy(np.stack(arrs)))
+        return normalise_uint8(torch.from_numpy(np.stack(arrs)), SIGLIP_MEAN[0], SIGLIP_STD[0])
 
     def rows_for(self, scene) -> list[tuple[str, str, str]]:
         q, a = shapes.sample_question(self.rng, scene)
@@ -221,12 +221,6 @@ class DataSource:
                 rows.append((self.encode(prompt + "\n"), self.encode(answer) + [self.eos], kind))
                 owner.append(i)
         return pv, rows, torch.tensor(owner)
-
-
-def normalise_siglip(arr: torch.Tensor) -> torch.Tensor:
-    """(B, H, W, 3) uint8 -> (B, 3, H, W) float32, rescaled then normalised with mean = std = 0.5."""
-    x = (arr.permute(0, 3, 1, 2).to(torch.float64) * (1 / 255)).to(torch.float32)
-    return (x - 0.5) / 0.5
 
 
 def collate(rows, n_image: int, image_id: int, bos: int, pad: int = 0):
@@ -326,16 +320,9 @@ def quick_eval(model, tok, seed: int, size: int, n: int = 32) -> dict:
 
 
 def save_checkpoint(model, cfg_dict: dict, tok, folder: Path) -> None:
-    from safetensors.torch import save_file
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    sd = {k: v.detach().to(torch.float32).contiguous().clone() for k, v in model.state_dict().items()
-          if k != "lm_head.weight"}  # tied to the embedding, as the reference saves it
-    tmp = folder / "model.safetensors.tmp"
-    save_file(sd, str(tmp), metadata={"format": "pt"})
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, folder / "model.safetensors")
+    write_weights(model, folder, skip=("lm_head.weight",))  # tied to the embedding, as the reference saves it
     (folder / "config.json").write_text(json.dumps(cfg_dict, indent=2) + "\n")
     write_tokenizer(folder, tok)
     v = cfg_dict["vision_config"]
@@ -409,23 +396,10 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", default=None, metavar="DIR", help="start from this checkpoint's weights (same shapes)")
     p.add_argument("--batch", type=int, default=32, help="scenes per step (three rows each)")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--min-lr-frac", type=float, default=0.03)
-    p.add_argument("--warmup", type=int, default=150)
-    p.add_argument("--weight-decay", type=float, default=0.01)
-    p.add_argument("--p-two", type=float, default=0.65, help="share of two-object scenes")
-    p.add_argument("--augment", type=float, default=1.0)
+    add_shared_options(p, warmup=150, p_two=0.65, layers=4)
     p.add_argument("--loc-sigma", type=float, default=6.0, help="Gaussian width (in bins) of <loc> targets")
     p.add_argument("--position-std", type=float, default=1.0, help="init std of the patch position embeddings")
-    p.add_argument("--image-size", type=int, default=224)
-    p.add_argument("--patch-size", type=int, default=32)
-    p.add_argument("--vision-dim", type=int, default=192)
-    p.add_argument("--vision-layers", type=int, default=4)
-    p.add_argument("--dim", type=int, default=192)
-    p.add_argument("--layers", type=int, default=4)
     p.add_argument("--kv-heads", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--save-every", type=int, default=300)
     p.add_argument("--quiet", action="store_true")

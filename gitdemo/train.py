@@ -40,6 +40,8 @@ from PIL import Image, ImageFilter
 from . import shapes
 from .config import GitConfig, GitVisionConfig
 
+PAIRS = [(c, s) for c in shapes.COLOURS for s in shapes.SHAPES]  # patch classes 1.. (0: background)
+
 # ============================================================================ vocabulary / tokenizer
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORLD_WORDS = [
@@ -211,6 +213,21 @@ class Batch:
     ground: torch.Tensor  # (2B, T) bool: token t is a colour/shape word to ground
     cells: torch.Tensor  # (2B, T, F*g*g) bool: the cells of the object token t names
     kinds: list[str]  # task per text row
+    patch_cls: torch.Tensor | None = None  # (B, F*g*g) long: 0 background, 1 + pair index of the object there
+
+
+def _patch_classes(objects, grid: int, size: int = 224) -> np.ndarray:
+    """g*g long: for each patch, 1 + the (colour, shape) pair index of the object whose box holds the
+    patch centre, else 0 (the two boxes never overlap)."""
+    c = size / grid
+    centres = (np.arange(grid) + 0.5) * c
+    out = np.zeros((grid, grid), np.int64)
+    for o in objects:
+        x0, y0, x1, y1 = o.box
+        ys = (centres >= y0) & (centres < y1)
+        xs = (centres >= x0) & (centres < x1)
+        out[np.ix_(ys, xs)] = 1 + PAIRS.index((o.colour, o.shape))
+    return out.reshape(-1)
 
 
 def _cells_of_box(box, grid: int, size: int = 224) -> np.ndarray:
@@ -298,7 +315,8 @@ class DataSource:
             rows.append((ids, start, flags, cl))
             kinds.append("question")
         pv = normalise_uint8(torch.from_numpy(np.stack(pix)))
-        return self._collate(pv, rows, kinds)
+        pc = torch.from_numpy(np.stack([_patch_classes(sc.objects, self.grid) for sc, _ in meta]))
+        return self._collate(pv, rows, kinds, pc)
 
     def videos(self, n: int) -> Batch:
         rows, pix, kinds, meta = [], [], [], []
@@ -321,9 +339,13 @@ class DataSource:
         arr = torch.from_numpy(np.stack(pix))  # (B, F, H, W, 3)
         b, f = arr.shape[:2]
         pv = normalise_uint8(arr.flatten(0, 1)).unflatten(0, (b, f))
-        return self._collate(pv, rows, kinds)
+        pc = torch.from_numpy(np.stack([np.concatenate([
+            _patch_classes([shapes.ShapeObject(clip.object.shape, clip.object.colour, clip.object.rgb,
+                                               clip.object.size, clip.boxes[i])], self.grid) for i in self.fidx])
+            for clip, _ in meta]))
+        return self._collate(pv, rows, kinds, pc)
 
-    def _collate(self, pv, rows, kinds) -> Batch:
+    def _collate(self, pv, rows, kinds, patch_cls=None) -> Batch:
         t = max(len(r[0]) for r in rows)
         nb = len(rows)
         ncell = rows[0][3][0].shape[0]
@@ -339,13 +361,39 @@ class DataSource:
             labels[i, start:L] = torch.tensor(r[start:])
             ground[i, :L] = torch.tensor(flags)
             cells[i, :L] = torch.from_numpy(np.stack(cl))
-        return Batch(pv, ids, mask, labels, ground, cells, kinds)
+        return Batch(pv, ids, mask, labels, ground, cells, kinds, patch_cls)
 
 
 # ============================================================================ loss
-def compute_loss(model, batch: Batch, ground_weight: float):
-    """LM loss (per task) + attention grounding; returns (total, {name: value})."""
+def patch_loss(head: torch.nn.Module, image_embeds: torch.Tensor, patch_cls: torch.Tensor, grid: int):
+    """Training-only probe on the image tokens the decoder reads: each patch token must tell its own
+    row and column and what covers it (background or which colour/shape pair).
+
+    The head is not part of the checkpoint. It makes the vision side carry "where" explicitly, the
+    way PaliGemma's detect task does; without it the first GIT runs never learned left/right/above.
+    Returns (loss, accuracy of the row/column/content predictions)."""
+    b, n, d = image_embeds.shape
+    per_frame = 1 + grid * grid
+    frames = n // per_frame
+    tok = image_embeds.view(b, frames, per_frame, d)[:, :, 1:].reshape(b, frames * grid * grid, d)
+    out = head(tok)
+    idx = torch.arange(grid * grid).repeat(frames)
+    rows, cols = (idx // grid).expand(b, -1), (idx % grid).expand(b, -1)
+    lr, lc, lk = out[..., :grid], out[..., grid:2 * grid], out[..., 2 * grid:]
+    loss = (F.cross_entropy(lr.reshape(-1, grid), rows.reshape(-1))
+            + F.cross_entropy(lc.reshape(-1, grid), cols.reshape(-1))
+            + F.cross_entropy(lk.reshape(-1, lk.shape[-1]), patch_cls.reshape(-1)))
+    with torch.no_grad():
+        acc = ((lr.argmax(-1) == rows) & (lc.argmax(-1) == cols) & (lk.argmax(-1) == patch_cls)).float().mean()
+    return loss, float(acc)
+
+
+def compute_loss(model, batch: Batch, ground_weight: float, aux_head=None, aux_weight: float = 0.0):
+    """LM loss (per task) + attention grounding (+ the patch probe); returns (total, {name: value})."""
     image_embeds, _ = model.encode_image(batch.pixel_values)
+    aux = None
+    if aux_head is not None and aux_weight > 0 and batch.patch_cls is not None:
+        aux = patch_loss(aux_head, image_embeds, batch.patch_cls, model.config.vision_config.grid)
     reps = batch.input_ids.shape[0] // image_embeds.shape[0]
     image_embeds = image_embeds.repeat(reps, 1, 1)
     want_att = ground_weight > 0 and bool(batch.ground.any())
@@ -380,6 +428,10 @@ def compute_loss(model, batch: Batch, ground_weight: float):
         parts["ground"] = float(ground_loss.detach())
         parts["ground_frac"] = float(frac.detach().mean())
         total = total + ground_weight * ground_loss
+    if aux is not None:
+        total = total + aux_weight * aux[0]
+        parts["patch"] = float(aux[0].detach())
+        parts["patch_acc"] = aux[1]
     return total, parts
 
 
@@ -555,7 +607,8 @@ def write_report(folder: Path, log: dict) -> None:
         f"{a['video_batch']} clips (caption + one question each); two-object share {a['p_two']}; fresh scenes "
         f"every step, augmented (JPEG/chroma subsampling, blur, sub-pixel shifts, colour shifts, noise)",
         f"- AdamW lr {a['lr']} (warm-up {a['warmup']} steps, cosine to {a['min_lr_frac']}x), weight decay "
-        f"{a['weight_decay']}, grad clip 1.0; grounding weight {a['ground_weight']}; seed {a['seed']}",
+        f"{a['weight_decay']}, grad clip 1.0; grounding weight {a['ground_weight']}; "
+        f"patch-probe weight {a.get('aux_weight', 0.0)}; seed {a['seed']}",
         *([f"- continued from the checkpoint in `{a['init']}` (temporal embeddings re-drawn: "
            f"{a.get('reinit_temporal')}, patch positions x{a.get('scale_positions')})"] if a.get("init") else []),
         f"- final quick check (greedy, clean scenes): {json.dumps(last)}",
@@ -607,6 +660,9 @@ def parse_args(argv):
     p.add_argument("--video-batch", type=int, default=4, help="clips per step")
     p.add_argument("--video-every", type=int, default=1, help="add a clip batch every N steps")
     p.add_argument("--ground-weight", type=float, default=0.3)
+    p.add_argument("--aux-weight", type=float, default=0.0,
+                   help="weight of the training-only patch probe (each image token: its row, column and "
+                        "which object covers it); not saved in the checkpoint")
     add_shared_options(p, warmup=200, p_two=0.6, layers=3)
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--save-every", type=int, default=500)
@@ -653,8 +709,18 @@ def train(args, argv=()) -> dict:
             with torch.no_grad():
                 model.git.image_encoder.vision_model.embeddings.position_embedding.weight[1:] *= args.scale_positions
     model.train()
+    aux_head = None
+    if getattr(args, "aux_weight", 0.0) > 0:
+        g = cfg.vision_config.grid
+        aux_head = torch.nn.Linear(cfg.hidden_size, 2 * g + 1 + len(PAIRS))
+        with torch.no_grad():
+            aux_head.weight.copy_(torch.randn(aux_head.weight.shape, generator=torch.Generator().manual_seed(args.seed + 3)) * 0.02)
+            aux_head.bias.zero_()
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
+    if aux_head is not None:
+        decay.append(aux_head.weight)
+        no_decay.append(aux_head.bias)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
     data = DataSource(codec, args.seed, cfg.vision_config.grid, cfg.vision_config.image_size, args.p_two, args.augment)
@@ -690,7 +756,7 @@ def train(args, argv=()) -> dict:
         opt.zero_grad(set_to_none=True)
         parts_all = {}
         for b in batches:
-            loss, parts = compute_loss(model, b, args.ground_weight)
+            loss, parts = compute_loss(model, b, args.ground_weight, aux_head, getattr(args, "aux_weight", 0.0))
             (loss * (1.0 if b.pixel_values.ndim == 4 else 0.5)).backward()
             for k, v in parts.items():
                 parts_all[k if b.pixel_values.ndim == 4 or k.startswith("lm_") else "v" + k] = v
@@ -712,6 +778,7 @@ def train(args, argv=()) -> dict:
             say(f"step {done:5d}/{args.steps}  loss {rec['lm']:.4f}  "
                 + " ".join(f"{k[3:]} {rec[k]:.3f}" for k in sorted(rec) if k.startswith("lm_"))
                 + (f"  ground {rec['ground_frac']:.2f}" if "ground_frac" in rec else "")
+                + (f"  patch {rec['patch_acc']:.2f}" if "patch_acc" in rec else "")
                 + f"  lr {rec['lr']:.2e}  {rate:.2f} steps/s  {el / 60:.1f} min, ~{max(left, 0) / 60:.1f} min left")
         if args.eval_every and (done % args.eval_every == 0 or done == args.steps):
             ev = {"step": done, **quick_eval(model, codec, args.seed, cfg.vision_config.image_size)}

@@ -185,8 +185,9 @@ def init_weights(model, tok, seed: int, position_std: float) -> None:
 class DataSource:
     """Fresh augmented scenes -> (pixel_values (B,3,S,S), rows of (prefix ids, suffix ids, kind))."""
 
-    def __init__(self, tok, seed: int, size: int, p_two: float, augment_p: float):
+    def __init__(self, tok, seed: int, size: int, p_two: float, augment_p: float, detect_rows: int = 1):
         self.tok, self.size, self.p_two, self.augment_p = tok, size, p_two, augment_p
+        self.detect_rows = detect_rows
         self.rng = np.random.default_rng([seed, 0x9A11])  # eval draws from [seed, 0xE7A1]: never the same
         self.image_id, self.bos, self.eos = tok.token_to_id(IMAGE_TOKEN), 2, 1
 
@@ -206,11 +207,17 @@ class DataSource:
 
     def rows_for(self, scene) -> list[tuple[str, str, str]]:
         q, a = shapes.sample_question(self.rng, scene)
-        label = sample_detect(self.rng, scene.objects)
+        labels: list[str] = []
+        for _ in range(8 * self.detect_rows):  # distinct labels where the scene has enough
+            lab = sample_detect(self.rng, scene.objects)
+            if lab not in labels:
+                labels.append(lab)
+            if len(labels) == self.detect_rows:
+                break
         two = len(scene.objects) == 2
         return [("caption en", scene.caption, "caption2" if two else "caption1"),
                 (f"answer en {q}", a, "answer"),
-                (f"detect {label}", detect_answer(label, scene.objects), "detect")]
+                *[(f"detect {lab}", detect_answer(lab, scene.objects), "detect") for lab in labels]]
 
     def batch(self, n: int):
         scenes = [shapes.draw_scene(self.rng, 2 if self.rng.random() < self.p_two else 1) for _ in range(n)]
@@ -372,8 +379,9 @@ def write_report(folder: Path, log: dict) -> None:
         f"({a['image_size'] // a['patch_size']}x{a['image_size'] // a['patch_size']} image tokens); SigLIP-style vision "
         f"{a['vision_layers']}x{a['vision_dim']}, Gemma decoder {a['layers']}x{a['dim']} ({a['kv_heads']} key/value "
         f"head(s)), tied embeddings",
-        f"- per step: {a['batch']} fresh augmented scenes (two-object share {a['p_two']}), each with three rows: "
-        f"`caption en`, `answer en <question>`, `detect <label>` (15% of labels match nothing)",
+        f"- per step: {a['batch']} fresh augmented scenes (two-object share {a['p_two']}), each with rows "
+        f"`caption en`, `answer en <question>` and {a.get('detect_rows', 1)} x `detect <label>` (distinct labels; "
+        f"15% of labels match nothing)",
         f"- AdamW lr {a['lr']} (warm-up {a['warmup']} steps, cosine to {a['min_lr_frac']}x), weight decay "
         f"{a['weight_decay']}, grad clip 1.0; <loc> loss: -log of the mass near the true bin (Gaussian weights, sigma {a['loc_sigma']}); seed {a['seed']}",
         *([f"- continued from the checkpoint in `{a['init']}` (a second phase: warm-up and decay again)"]
@@ -395,11 +403,12 @@ def parse_args(argv):
     p.add_argument("--minutes", type=float, default=60.0, help="time budget (the LR decays over it)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", default=None, metavar="DIR", help="start from this checkpoint's weights (same shapes)")
-    p.add_argument("--batch", type=int, default=32, help="scenes per step (three rows each)")
+    p.add_argument("--batch", type=int, default=32, help="scenes per step (caption, answer and --detect-rows detect rows each)")
     add_shared_options(p, warmup=150, p_two=0.65, layers=4)
     p.add_argument("--loc-sigma", type=float, default=6.0, help="Gaussian width (in bins) of <loc> targets")
     p.add_argument("--position-std", type=float, default=1.0, help="init std of the patch position embeddings")
     p.add_argument("--kv-heads", type=int, default=1)
+    p.add_argument("--detect-rows", type=int, default=1, help="detect prompts per scene (distinct labels)")
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--save-every", type=int, default=300)
     p.add_argument("--quiet", action="store_true")
@@ -433,7 +442,7 @@ def train(args, argv=()) -> dict:
     loc_lookup = torch.full((model.config.vocab_size,), -1, dtype=torch.long)
     for b, t in enumerate(LOC_TOKENS):
         loc_lookup[tok.token_to_id(t)] = b
-    data = DataSource(tok, args.seed, args.image_size, args.p_two, args.augment)
+    data = DataSource(tok, args.seed, args.image_size, args.p_two, args.augment, getattr(args, "detect_rows", 1))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     n_params = sum(p.numel() for p in model.parameters())

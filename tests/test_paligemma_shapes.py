@@ -63,6 +63,22 @@ def test_tokenizer_round_trips_every_prompt_and_answer():
                 assert len(tok.encode(answer[:36], add_special_tokens=False).ids) == 4  # four single tokens
 
 
+def test_detect_rows_are_distinct_and_answered_by_the_spec():
+    tok = TP.build_tokenizer()
+    src = TP.DataSource(tok, 0, 224, 0.5, 0.0, detect_rows=2)
+    seen_two = 0
+    for _ in range(60):
+        sc = shapes.draw_scene(src.rng)
+        rows = src.rows_for(sc)
+        assert [k for _, _, k in rows[:2]] == ["caption1" if len(sc.objects) == 1 else "caption2", "answer"]
+        det = [(p, a) for p, a, k in rows if k == "detect"]
+        assert 1 <= len(det) <= 2 and len({p for p, _ in det}) == len(det)
+        seen_two += len(det) == 2
+        for p, a in det:
+            assert a == TP.detect_answer(p[len("detect "):], sc.objects)
+    assert seen_two >= 50  # a scene nearly always has two distinct labels to ask for
+
+
 # ----------------------------------------------------------------------------- training (tiny)
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):

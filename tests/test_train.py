@@ -166,3 +166,56 @@ def test_grounding_targets():
     assert caps.sum(1).tolist() == [4, 4, 4, 4]
     assert bool(b.cells[:4][caps].any(-1).all())
     assert b.labels[4:][b.input_ids[4:] == codec.ids["?"]].eq(-100).all()  # no loss on the question
+
+
+def test_patch_classes_follow_the_boxes():
+    """The patch probe's content targets: a patch is an object's when its centre lies in that box."""
+    rng = np.random.default_rng(3)
+    sc = shapes.draw_scene(rng, 2)
+    grid = 7
+    cls = T._patch_classes(sc.objects, grid).reshape(grid, grid)
+    centre = (np.arange(grid) + 0.5) * 32
+    for o in sc.objects:
+        x0, y0, x1, y1 = o.box
+        want = np.zeros((grid, grid), bool)
+        want[np.ix_((centre >= y0) & (centre < y1), (centre >= x0) & (centre < x1))] = True
+        assert np.array_equal(cls == 1 + T.PAIRS.index((o.colour, o.shape)), want)
+    assert (cls == 0).sum() == grid * grid - sum(int((cls == 1 + T.PAIRS.index((o.colour, o.shape))).sum())
+                                                 for o in sc.objects)
+    assert (cls > 0).any()  # objects are at least 44 px, a 32 px grid always has a centre inside
+
+
+def test_patch_loss_targets_rows_columns_and_content():
+    """A head that reads perfect one-hot features scores 100% and a loss near 0; video frames are
+    laid side by side after a CLS each."""
+    grid, frames, b = 3, 2, 2
+    n_cls = 1 + len(T.PAIRS)
+    dim = 2 * grid + n_cls
+    patch_cls = torch.randint(0, n_cls, (b, frames * grid * grid))
+    feats = torch.zeros(b, frames, 1 + grid * grid, dim)
+    for i in range(grid * grid):
+        feats[:, :, 1 + i, i // grid] = 1
+        feats[:, :, 1 + i, grid + i % grid] = 1
+    feats[:, :, 1:, 2 * grid:] = torch.nn.functional.one_hot(patch_cls.view(b, frames, -1), n_cls).float()
+    feats[:, :, 0] = 5.0  # CLS tokens: must be skipped
+    head = torch.nn.Linear(dim, dim, bias=False)
+    with torch.no_grad():
+        head.weight.copy_(torch.eye(dim) * 50)
+    loss, acc = T.patch_loss(head, feats.view(b, -1, dim), patch_cls, grid)
+    assert acc == 1.0 and float(loss.detach()) < 1e-3
+    wrong = patch_cls.clone()
+    wrong[0, 0] = (wrong[0, 0] + 1) % n_cls
+    loss2, acc2 = T.patch_loss(head, feats.view(b, -1, dim), wrong, grid)
+    assert acc2 < 1.0 and float(loss2.detach()) > 1.0
+
+
+def test_patch_probe_trains_and_stays_out_of_the_checkpoint(tmp_path):
+    from safetensors.torch import load_file
+
+    log, folder = _train(tmp_path, "aux", 12, extra=["--lr", "3e-3", "--aux-weight", "0.5"])
+    _, plain = _train(tmp_path, "plain", 1)
+    hist = log["history"]
+    assert all("patch" in h and "vpatch" in h for h in hist)
+    assert np.mean([h["patch"] for h in hist[-3:]]) < 0.8 * np.mean([h["patch"] for h in hist[:2]])
+    assert load_file(str(folder / "model.safetensors")).keys() == load_file(str(plain / "model.safetensors")).keys()
+    assert "patch-probe weight 0.5" in (folder / "training_report.md").read_text()

@@ -238,14 +238,28 @@ def write_examples(folder: Path = FOLDER, seed: int = SEED, model_path: str | No
     return data
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--paligemma"]:  # only re-pick the PaliGemma tab's prompts on the shipped scenes
-        print(json.dumps(write_paligemma_examples(model_path=sys.argv[2] if len(sys.argv) > 2 else None), indent=1))
-        raise SystemExit(0)
-    info = write_examples(model_path=sys.argv[1] if len(sys.argv) > 1 else None)
+def main(argv=None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m gitdemo.ui.examples",
+                                description="Re-draw the shipped examples (assets/examples) and keep those the "
+                                            "embedded models get right; writes truth.json.")
+    p.add_argument("model", nargs="?", default=None, help="GIT model folder to check against (default: embedded)")
+    p.add_argument("--paligemma", nargs="?", const="", default=None, metavar="FOLDER",
+                   help="only re-pick the PaliGemma tab's prompts on the shipped scenes (default model: embedded)")
+    args = p.parse_args(argv)
+    if args.paligemma is not None:
+        print(json.dumps(write_paligemma_examples(model_path=args.paligemma or None), indent=1))
+        return 0
+    info = write_examples(model_path=args.model)
     try:  # the PaliGemma tab's prompts refer to the scenes just written
         write_paligemma_examples()
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
     total = sum(p.stat().st_size for p in FOLDER.iterdir() if p.is_file())
     print(f"wrote {FOLDER} ({total / 1e6:.2f} MB): {info['selection']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

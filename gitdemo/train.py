@@ -388,7 +388,8 @@ def patch_loss(head: torch.nn.Module, image_embeds: torch.Tensor, patch_cls: tor
     return loss, float(acc)
 
 
-def compute_loss(model, batch: Batch, ground_weight: float, aux_head=None, aux_weight: float = 0.0):
+def compute_loss(model, batch: Batch, ground_weight: float, aux_head=None, aux_weight: float = 0.0,
+                 question_weight: float = 1.0):
     """LM loss (per task) + attention grounding (+ the patch probe); returns (total, {name: value})."""
     image_embeds, _ = model.encode_image(batch.pixel_values)
     aux = None
@@ -408,10 +409,14 @@ def compute_loss(model, batch: Batch, ground_weight: float, aux_head=None, aux_w
     lm = (per_tok * valid).sum() / valid.sum().clamp(min=1)
     parts = {"lm": float(lm.detach())}
     kinds = np.array(batch.kinds)
+    if question_weight != 1.0:  # an answer is 2 scored tokens against a caption's 4-8: give it more say
+        w = torch.from_numpy(np.where(np.char.endswith(kinds.astype(str), "question"), question_weight, 1.0))
+        wv = valid * w.to(valid.dtype)[:, None]
+        lm = (per_tok * wv).sum() / wv.sum().clamp(min=1)
     for k in sorted(set(batch.kinds)):
         sel = torch.from_numpy(kinds == k)
         parts["lm_" + k] = float((per_tok[sel] * valid[sel]).detach().sum() / valid[sel].sum().clamp(min=1))
-    total = lm
+    total = lm  # (weighted; parts["lm"] stays the plain token mean)
     if want_att:
         # the app's default view: query of the step that produced token t is position t - 1
         att = torch.stack(step.attentions).mean(dim=(0, 2))  # (2B, L, L) averaged over layers and heads
@@ -608,7 +613,8 @@ def write_report(folder: Path, log: dict) -> None:
         f"every step, augmented (JPEG/chroma subsampling, blur, sub-pixel shifts, colour shifts, noise)",
         f"- AdamW lr {a['lr']} (warm-up {a['warmup']} steps, cosine to {a['min_lr_frac']}x), weight decay "
         f"{a['weight_decay']}, grad clip 1.0; grounding weight {a['ground_weight']}; "
-        f"patch-probe weight {a.get('aux_weight', 0.0)}; seed {a['seed']}",
+        f"patch-probe weight {a.get('aux_weight', 0.0)}; answer-token weight {a.get('question_weight', 1.0)}; "
+        f"seed {a['seed']}",
         *([f"- continued from the checkpoint in `{a['init']}` (temporal embeddings re-drawn: "
            f"{a.get('reinit_temporal')}, patch positions x{a.get('scale_positions')})"] if a.get("init") else []),
         f"- final quick check (greedy, clean scenes): {json.dumps(last)}",
@@ -660,6 +666,8 @@ def parse_args(argv):
     p.add_argument("--video-batch", type=int, default=4, help="clips per step")
     p.add_argument("--video-every", type=int, default=1, help="add a clip batch every N steps")
     p.add_argument("--ground-weight", type=float, default=0.3)
+    p.add_argument("--question-weight", type=float, default=1.0,
+                   help="weight of each answer token against a caption token (answers are short)")
     p.add_argument("--aux-weight", type=float, default=0.0,
                    help="weight of the training-only patch probe (each image token: its row, column and "
                         "which object covers it); not saved in the checkpoint")
@@ -756,7 +764,8 @@ def train(args, argv=()) -> dict:
         opt.zero_grad(set_to_none=True)
         parts_all = {}
         for b in batches:
-            loss, parts = compute_loss(model, b, args.ground_weight, aux_head, getattr(args, "aux_weight", 0.0))
+            loss, parts = compute_loss(model, b, args.ground_weight, aux_head, getattr(args, "aux_weight", 0.0),
+                                       getattr(args, "question_weight", 1.0))
             (loss * (1.0 if b.pixel_values.ndim == 4 else 0.5)).backward()
             for k, v in parts.items():
                 parts_all[k if b.pixel_values.ndim == 4 or k.startswith("lm_") else "v" + k] = v

@@ -219,3 +219,30 @@ def test_patch_probe_trains_and_stays_out_of_the_checkpoint(tmp_path):
     assert np.mean([h["patch"] for h in hist[-3:]]) < 0.8 * np.mean([h["patch"] for h in hist[:2]])
     assert load_file(str(folder / "model.safetensors")).keys() == load_file(str(plain / "model.safetensors")).keys()
     assert "patch-probe weight 0.5" in (folder / "training_report.md").read_text()
+
+
+def test_question_weight_reweights_answer_tokens_only(trained):
+    """--question-weight: the total is the token mean with answer tokens counted q times; the logged
+    per-task losses do not change."""
+    from gitdemo.models.git import GitForCausalLM
+    from gitdemo.weights import load_state_dict, rename_keys
+
+    _, folder = trained
+    cfg = T.GitConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    model = GitForCausalLM(cfg)
+    model.load_state_dict(rename_keys(load_state_dict(folder)))
+    codec = T.TextCodec(T.build_vocab())
+    batch = T.DataSource(codec, 11, cfg.vision_config.grid, cfg.vision_config.image_size).images(4)
+    with torch.no_grad():
+        plain, p1 = T.compute_loss(model, batch, 0.0)
+        only_q, p2 = T.compute_loss(model, batch, 0.0, question_weight=1e9)  # ~ the answer-token mean
+        only_c, _ = T.compute_loss(model, batch, 0.0, question_weight=1e-9)  # ~ the caption-token mean
+        w3, _ = T.compute_loss(model, batch, 0.0, question_weight=3.0)
+    assert p1 == p2
+    n = (batch.labels[:, 1:] != -100).sum(1).double()
+    is_q = torch.tensor([k.endswith("question") for k in batch.kinds])
+    nc, nq = float(n[~is_q].sum()), float(n[is_q].sum())
+    lc, lq = float(only_c), float(only_q)
+    assert lc != pytest.approx(lq, rel=1e-3)
+    assert float(plain) == pytest.approx((nc * lc + nq * lq) / (nc + nq), rel=1e-4)
+    assert float(w3) == pytest.approx((nc * lc + 3 * nq * lq) / (nc + 3 * nq), rel=1e-4)

@@ -13,9 +13,10 @@ import pytest
 from PIL import Image
 
 import gitdemo
-from gitdemo.loading import EMBEDDED_GIT
+from gitdemo.loading import ASSETS, EMBEDDED_GIT
 
 SIZE = 224
+EMBEDDED_PALIGEMMA = ASSETS / "models" / "paligemma-shapes"
 RGB = {"red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220), "yellow": (235, 200, 30)}
 SHAPES = ("circle", "square", "triangle")
 SS = 4  # subsamples per pixel side
@@ -191,3 +192,43 @@ NOT_YET = pytest.mark.xfail(reason="the shipped model misses this bar on our own
 def test_other_renderer_meets_the_bars(scored, task):
     scores, n = scored
     assert scores[task] >= BARS[task], f"{task}: {scores[task]:.3f} < {BARS[task]} (n={n[task]}); all: {scores}"
+
+
+# ----------------------------------------------------------------------------- the embedded PaliGemma
+@pytest.fixture(scope="module")
+def scored_paligemma(tmp_path_factory):
+    from gitdemo.evaluate_paligemma import _generate, match_detections
+    from gitdemo.paligemma_outputs import parse_locations
+
+    tmp = tmp_path_factory.mktemp("other-pg")
+    model = gitdemo.load_model(EMBEDDED_PALIGEMMA, dtype="float32", progress=False)
+    processor = gitdemo.load_processor(EMBEDDED_PALIGEMMA)
+    rng = np.random.default_rng(20261123)
+    caption, answer = [], []
+    found = n_true = extra = 0
+    for i in range(60):
+        img, cap, qa, objs = scene(rng)
+        Image.fromarray(img).save(tmp / f"s{i}.jpg", quality=90)
+        pic = Image.open(tmp / f"s{i}.jpg").convert("RGB")
+        labels = [f"{c} {s}" for s, c, *_ in objs]  # each object by its full name: exactly one box each
+        outs = _generate(model, processor, pic, ["caption en"] + [f"answer en {q}" for q, _ in qa]
+                         + [f"detect {lab}" for lab in labels])
+        caption.append(outs[0] == cap)
+        answer += [got == a for (_, a), got in zip(qa, outs[1:1 + len(qa)])]
+        for (shape, colour, _, x, y, s), lab, got in zip(objs, labels, outs[1 + len(qa):]):
+            dets, _ = parse_locations(got, SIZE, SIZE)
+            f, e = match_detections([(d.box, d.label) for d in dets], [(x, y, x + s, y + s)], lab)
+            found, n_true, extra = found + f, n_true + 1, extra + e
+    return {"caption": float(np.mean(caption)), "answer": float(np.mean(answer)), "detect": found / n_true,
+            "detect_extra": extra / n_true}
+
+
+def test_other_renderer_paligemma_captions_and_answers(scored_paligemma):
+    s = scored_paligemma
+    assert s["caption"] >= 0.90 and s["answer"] >= 0.85, s
+
+
+def test_other_renderer_paligemma_detection_reaches_its_level(scored_paligemma):
+    """Detection misses its bar on our own scenes too (eval.md); here it must keep the level it reaches."""
+    s = scored_paligemma
+    assert s["detect"] >= 0.5 and s["detect_extra"] <= 0.35, s

@@ -182,13 +182,7 @@ def scored(tmp_path_factory):
 BARS = {"caption1": 0.95, "caption2": 0.85, "image_questions": 0.85, "video_captions": 0.85, "video_questions": 0.85}
 
 
-NOT_YET = pytest.mark.xfail(reason="the shipped model misses this bar on our own scenes too (eval.md)", strict=False)
-
-
-@pytest.mark.parametrize("task", ["caption1", pytest.param("caption2", marks=NOT_YET),
-                                  pytest.param("image_questions", marks=NOT_YET),
-                                  pytest.param("video_captions", marks=NOT_YET),
-                                  pytest.param("video_questions", marks=NOT_YET)])
+@pytest.mark.parametrize("task", sorted(BARS))
 def test_other_renderer_meets_the_bars(scored, task):
     scores, n = scored
     assert scores[task] >= BARS[task], f"{task}: {scores[task]:.3f} < {BARS[task]} (n={n[task]}); all: {scores}"

@@ -215,22 +215,25 @@ def result():
     return evaluate(EMBEDDED, N_SCENES, seed=SEED)
 
 
-NOT_YET = pytest.mark.xfail(reason="the shipped model does not reach this bar yet (see its eval.md)", strict=False)
-
-
-@pytest.mark.parametrize("task", ["caption", "answer", pytest.param("detect", marks=NOT_YET)])
+@pytest.mark.parametrize("task", ["caption", "answer", "detect"])
 def test_bar(result, task):
-    from gitdemo.evaluate_paligemma import BARS, MAX_EXTRA
+    from gitdemo.evaluate_paligemma import BARS
 
     s = result["scores"]
     assert s[task] >= BARS[task][2], f"{task}: {s[task]:.3f} < {BARS[task][2]} (n={result['n'][task]}); " \
                                      f"misses {result['failures'][:6]}"
-    if task == "detect":
-        assert s["detect_extra"] <= MAX_EXTRA, s
+
+
+@pytest.mark.xfail(reason="marginal: 9.5% extra boxes on the 500-scene eval (eval.md), 11.5% on 200 other scenes, "
+                          "13.3% on this sample", strict=False)
+def test_detect_extra_box_bar(result):
+    from gitdemo.evaluate_paligemma import MAX_EXTRA
+
+    assert result["scores"]["detect_extra"] <= MAX_EXTRA, result["scores"]
 
 
 # What the shipped model reaches on 500 scenes (eval.md), minus a margin for this smaller sample.
-REACHED = {"caption": 0.88, "answer": 0.88, "detect": 0.55}  # eval.md: 97.4%, 94.6%, 65.5%
+REACHED = {"caption": 0.93, "answer": 0.90, "detect": 0.82}  # eval.md: 97.8%, 95.4%, 88.6%
 
 
 @pytest.mark.parametrize("task", sorted(REACHED))
@@ -239,4 +242,4 @@ def test_reached_levels(result, task):
 
 
 def test_extra_boxes_stay_rare(result):
-    assert result["scores"]["detect_extra"] <= 0.35, result["scores"]  # eval.md: 22.3% (bar: 10%)
+    assert result["scores"]["detect_extra"] <= 0.15, result["scores"]  # eval.md: 9.5% (bar: 10%)

@@ -29,7 +29,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -340,8 +340,7 @@ class DataSource:
         b, f = arr.shape[:2]
         pv = normalise_uint8(arr.flatten(0, 1)).unflatten(0, (b, f))
         pc = torch.from_numpy(np.stack([np.concatenate([
-            _patch_classes([shapes.ShapeObject(clip.object.shape, clip.object.colour, clip.object.rgb,
-                                               clip.object.size, clip.boxes[i])], self.grid) for i in self.fidx])
+            _patch_classes([replace(clip.object, box=clip.boxes[i])], self.grid) for i in self.fidx])
             for clip, _ in meta]))
         return self._collate(pv, rows, kinds, pc)
 
@@ -718,7 +717,7 @@ def train(args, argv=()) -> dict:
                 model.git.image_encoder.vision_model.embeddings.position_embedding.weight[1:] *= args.scale_positions
     model.train()
     aux_head = None
-    if getattr(args, "aux_weight", 0.0) > 0:
+    if args.aux_weight > 0:
         g = cfg.vision_config.grid
         aux_head = torch.nn.Linear(cfg.hidden_size, 2 * g + 1 + len(PAIRS))
         with torch.no_grad():
@@ -764,8 +763,8 @@ def train(args, argv=()) -> dict:
         opt.zero_grad(set_to_none=True)
         parts_all = {}
         for b in batches:
-            loss, parts = compute_loss(model, b, args.ground_weight, aux_head, getattr(args, "aux_weight", 0.0),
-                                       getattr(args, "question_weight", 1.0))
+            loss, parts = compute_loss(model, b, args.ground_weight, aux_head, args.aux_weight,
+                                       args.question_weight)
             (loss * (1.0 if b.pixel_values.ndim == 4 else 0.5)).backward()
             for k, v in parts.items():
                 parts_all[k if b.pixel_values.ndim == 4 or k.startswith("lm_") else "v" + k] = v

@@ -442,7 +442,7 @@ def train(args, argv=()) -> dict:
     loc_lookup = torch.full((model.config.vocab_size,), -1, dtype=torch.long)
     for b, t in enumerate(LOC_TOKENS):
         loc_lookup[tok.token_to_id(t)] = b
-    data = DataSource(tok, args.seed, args.image_size, args.p_two, args.augment, getattr(args, "detect_rows", 1))
+    data = DataSource(tok, args.seed, args.image_size, args.p_two, args.augment, args.detect_rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     n_params = sum(p.numel() for p in model.parameters())

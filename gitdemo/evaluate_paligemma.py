@@ -60,6 +60,18 @@ def match_detections(pred: list[tuple[tuple, str]], truth: list[tuple], label: s
     return found, len(pred) - len(used)
 
 
+def score_detection(answer: str, label: str, objects, width: int = shapes.IMAGE_SIZE,
+                    height: int = shapes.IMAGE_SIZE) -> tuple[int, int, int]:
+    """(objects found, true objects, extra boxes) for the answer to `detect {label}` on a scene."""
+    from .paligemma_outputs import parse_locations
+    from .train_paligemma import detect_label_matches
+
+    dets, _ = parse_locations(answer, width, height)
+    truth = [o.box for o in objects if detect_label_matches(label, o)]
+    found, extra = match_detections([(d.box, d.label) for d in dets], truth, label)
+    return found, len(truth), extra
+
+
 def detect_prompts(rng: np.random.Generator, objects) -> list[str]:
     from .train_paligemma import detect_label_matches, detect_labels
 
@@ -91,7 +103,6 @@ def _generate(model, processor, image, prompts: list[str], max_new_tokens: int =
 @torch.inference_mode()
 def evaluate(model_folder, n_scenes: int = 500, seed: int = 2024, progress: bool = False) -> dict:
     from . import load_model, load_processor
-    from .paligemma_outputs import parse_locations
     from .processing import open_image
     from .train_paligemma import detect_label_matches
 
@@ -123,11 +134,10 @@ def evaluate(model_folder, n_scenes: int = 500, seed: int = 2024, progress: bool
                 if got != a and len(failures) < 30:
                     failures.append({"prompt": f"answer en {q}", "want": a, "got": got})
             for lab, got in zip(labels, outs[1 + len(sc.questions):]):
-                dets, _ = parse_locations(got, *img.size)
-                truth = [o.box for o in sc.objects if detect_label_matches(lab, o)]
-                f, e = match_detections([(d.box, d.label) for d in dets], truth, lab)
-                found, n_true, extra = found + f, n_true + len(truth), extra + e
-                if (f < len(truth) or e) and len(failures) < 30:
+                f, t, e = score_detection(got, lab, sc.objects, *img.size)
+                found, n_true, extra = found + f, n_true + t, extra + e
+                if (f < t or e) and len(failures) < 30:
+                    truth = [o.box for o in sc.objects if detect_label_matches(lab, o)]
                     failures.append({"prompt": f"detect {lab}", "want": str(truth), "got": got})
             if progress and (i + 1) % 50 == 0:
                 say(f"  {i + 1}/{n_scenes} scenes ({time.time() - t0:.0f} s)")

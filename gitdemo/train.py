@@ -364,17 +364,19 @@ class DataSource:
 
 
 # ============================================================================ loss
-def patch_loss(head: torch.nn.Module, image_embeds: torch.Tensor, patch_cls: torch.Tensor, grid: int):
+def patch_loss(head: torch.nn.Module, image_embeds: torch.Tensor, patch_cls: torch.Tensor, grid: int,
+               lead: int = 1):
     """Training-only probe on the image tokens the decoder reads: each patch token must tell its own
     row and column and what covers it (background or which colour/shape pair).
 
     The head is not part of the checkpoint. It makes the vision side carry "where" explicitly, the
     way PaliGemma's detect task does; without it the first GIT runs never learned left/right/above.
+    `lead`: tokens before each frame's grid that the probe skips (GIT's CLS: 1; SigLIP has none: 0).
     Returns (loss, accuracy of the row/column/content predictions)."""
     b, n, d = image_embeds.shape
-    per_frame = 1 + grid * grid
+    per_frame = lead + grid * grid
     frames = n // per_frame
-    tok = image_embeds.view(b, frames, per_frame, d)[:, :, 1:].reshape(b, frames * grid * grid, d)
+    tok = image_embeds.view(b, frames, per_frame, d)[:, :, lead:].reshape(b, frames * grid * grid, d)
     out = head(tok)
     idx = torch.arange(grid * grid).repeat(frames)
     rows, cols = (idx // grid).expand(b, -1), (idx % grid).expand(b, -1)
@@ -385,6 +387,15 @@ def patch_loss(head: torch.nn.Module, image_embeds: torch.Tensor, patch_cls: tor
     with torch.no_grad():
         acc = ((lr.argmax(-1) == rows) & (lc.argmax(-1) == cols) & (lk.argmax(-1) == patch_cls)).float().mean()
     return loss, float(acc)
+
+
+def probe_head(dim: int, grid: int, seed: int) -> torch.nn.Linear:
+    """The patch probe's linear head (row, column, content logits), drawn reproducibly from `seed`."""
+    head = torch.nn.Linear(dim, 2 * grid + 1 + len(PAIRS))
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(head.weight.shape, generator=torch.Generator().manual_seed(seed + 3)) * 0.02)
+        head.bias.zero_()
+    return head
 
 
 def compute_loss(model, batch: Batch, ground_weight: float, aux_head=None, aux_weight: float = 0.0,
@@ -640,6 +651,9 @@ def add_shared_options(p, warmup: int, p_two: float, layers: int) -> None:
     p.add_argument("--layers", type=int, default=layers)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--log-every", type=int, default=25)
+    p.add_argument("--aux-weight", type=float, default=0.0,
+                   help="weight of the training-only patch probe (each image token: its row, column and "
+                        "which object covers it); not saved in the checkpoint")
 
 
 def parse_args(argv):
@@ -667,9 +681,6 @@ def parse_args(argv):
     p.add_argument("--ground-weight", type=float, default=0.3)
     p.add_argument("--question-weight", type=float, default=1.0,
                    help="weight of each answer token against a caption token (answers are short)")
-    p.add_argument("--aux-weight", type=float, default=0.0,
-                   help="weight of the training-only patch probe (each image token: its row, column and "
-                        "which object covers it); not saved in the checkpoint")
     add_shared_options(p, warmup=200, p_two=0.6, layers=3)
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--save-every", type=int, default=500)
@@ -716,13 +727,7 @@ def train(args, argv=()) -> dict:
             with torch.no_grad():
                 model.git.image_encoder.vision_model.embeddings.position_embedding.weight[1:] *= args.scale_positions
     model.train()
-    aux_head = None
-    if args.aux_weight > 0:
-        g = cfg.vision_config.grid
-        aux_head = torch.nn.Linear(cfg.hidden_size, 2 * g + 1 + len(PAIRS))
-        with torch.no_grad():
-            aux_head.weight.copy_(torch.randn(aux_head.weight.shape, generator=torch.Generator().manual_seed(args.seed + 3)) * 0.02)
-            aux_head.bias.zero_()
+    aux_head = probe_head(cfg.hidden_size, cfg.vision_config.grid, args.seed) if args.aux_weight > 0 else None
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
     if aux_head is not None:

@@ -33,7 +33,8 @@ import torch.nn.functional as F
 
 from . import shapes
 from .paligemma_processing import LOC_TOKENS, SEG_TOKENS
-from .train import _cpu_name, _progress, add_shared_options, augment, lr_at, normalise_uint8, write_weights
+from .train import (_cpu_name, _patch_classes, _progress, add_shared_options, augment, lr_at, normalise_uint8,
+                    patch_loss, probe_head, write_weights)
 
 SPECIAL = ["<pad>", "<eos>", "<bos>", "<unk>"]  # ids 0..3, in Gemma's order
 IMAGE_TOKEN = "<image>"
@@ -220,6 +221,7 @@ class DataSource:
                 *[(f"detect {lab}", detect_answer(lab, scene.objects), "detect") for lab in labels]]
 
     def batch(self, n: int):
+        """(pixel_values, rows, owner: the image of each row, the scenes' objects)."""
         scenes = [shapes.draw_scene(self.rng, 2 if self.rng.random() < self.p_two else 1) for _ in range(n)]
         pv = self.pixels([s.image for s in scenes])
         rows, owner = [], []
@@ -227,7 +229,7 @@ class DataSource:
             for prompt, answer, kind in self.rows_for(sc):
                 rows.append((self.encode(prompt + "\n"), self.encode(answer) + [self.eos], kind))
                 owner.append(i)
-        return pv, rows, torch.tensor(owner)
+        return pv, rows, torch.tensor(owner), [sc.objects for sc in scenes]
 
 
 def collate(rows, n_image: int, image_id: int, bos: int, pad: int = 0):
@@ -261,8 +263,11 @@ def smoothed_loc_nll(logp_bins: torch.Tensor, bins: torch.Tensor, sigma: float) 
     return -torch.logsumexp(logp_bins + log_w, dim=1)
 
 
-def compute_loss(model, pv, rows, owner, loc_lookup: torch.Tensor, loc_sigma: float):
-    """Suffix cross-entropy; `<loc>` targets as a Gaussian over neighbouring bins. Returns (loss, parts)."""
+def compute_loss(model, pv, rows, owner, loc_lookup: torch.Tensor, loc_sigma: float,
+                 aux_head=None, aux_weight: float = 0.0, patch_cls: torch.Tensor | None = None):
+    """Suffix cross-entropy; `<loc>` targets as a Gaussian over neighbouring bins; plus, with `aux_head`,
+    the GIT trainer's training-only patch probe on the projected image tokens (`patch_cls`: (B, g*g)).
+    Returns (loss, parts)."""
     cfg = model.config
     n_img = cfg.num_image_tokens
     ids, mask, types, labels = collate(rows, n_img, cfg.image_token_index, cfg.bos_token_id)
@@ -298,12 +303,18 @@ def compute_loss(model, pv, rows, owner, loc_lookup: torch.Tensor, loc_sigma: fl
     for k in sorted(set(kinds)):
         idx = [i for i, kk in enumerate(kinds) if kk == k]
         parts["lm_" + k] = float(per_row[idx].mean())
+    if aux_head is not None and aux_weight > 0 and patch_cls is not None:
+        grid = cfg.vision_config.image_size // cfg.vision_config.patch_size
+        aux, parts["patch_acc"] = patch_loss(aux_head, image_embeds, patch_cls, grid, lead=0)
+        loss = loss + aux_weight * aux
+        parts["patch"] = float(aux.detach())
     return loss, parts
 
 
 # ============================================================================ quick check / save
 @torch.no_grad()
 def quick_eval(model, tok, seed: int, size: int, n: int = 32) -> dict:
+    from .evaluate_paligemma import score_detection
     from .generation import generate
 
     rng = np.random.default_rng([seed, 0x5EE])
@@ -313,15 +324,21 @@ def quick_eval(model, tok, seed: int, size: int, n: int = 32) -> dict:
     scenes = [shapes.draw_scene(rng) for _ in range(n)]
     pv = src.pixels([s.image for s in scenes])
     res = {}
+    found = n_true = extra = 0
     for kind in ("caption", "answer", "detect"):
         good = 0
         for i, sc in enumerate(scenes):
             prompt, want, _ = src.rows_for(sc)[("caption", "answer", "detect").index(kind)]
             ids = [model.config.image_token_index] * model.config.num_image_tokens + [2] + src.encode(prompt + "\n")
             out = generate(model, pixel_values=pv[i:i + 1], input_ids=torch.tensor([ids]), max_new_tokens=24)
-            got = tok.decode(out[0, len(ids):].tolist(), skip_special_tokens=True)
-            good += got.strip() == want
-        res[kind] = round(good / n, 3)
+            got = tok.decode(out[0, len(ids):].tolist(), skip_special_tokens=True).strip()
+            good += got == want
+            if kind == "detect":  # scored as the eval scores it: boxes by IoU, not the exact <loc> bins
+                f, t, e = score_detection(got, prompt[len("detect "):], sc.objects)
+                found, n_true, extra = found + f, n_true + t, extra + e
+        res[kind if kind != "detect" else "detect_exact"] = round(good / n, 3)
+    res["detect"] = round(found / max(n_true, 1), 3)
+    res["detect_extra"] = round(extra / max(n_true, 1), 3)
     model.train()
     return res
 
@@ -359,7 +376,7 @@ def write_report(folder: Path, log: dict) -> None:
             if vals:
                 axes[1].plot(*zip(*vals), marker="o", label=k)
         axes[1].set_ylim(0, 1)
-        axes[1].set_title("greedy exact match (quick check)")
+        axes[1].set_title("quick check (exact match; detect: found, IoU >= 0.5)", fontsize=9)
         axes[1].set_xlabel("step")
         axes[1].legend(fontsize=7)
         fig.tight_layout()
@@ -384,9 +401,12 @@ def write_report(folder: Path, log: dict) -> None:
         f"15% of labels match nothing)",
         f"- AdamW lr {a['lr']} (warm-up {a['warmup']} steps, cosine to {a['min_lr_frac']}x), weight decay "
         f"{a['weight_decay']}, grad clip 1.0; <loc> loss: -log of the mass near the true bin (Gaussian weights, sigma {a['loc_sigma']}); seed {a['seed']}",
+        *([f"- training-only patch probe on the projected image tokens (row, column, covering object), weight "
+           f"{a['aux_weight']}; its head is not saved"] if a.get("aux_weight") else []),
         *([f"- continued from the checkpoint in `{a['init']}` (a second phase: warm-up and decay again)"]
           if a.get("init") else []),
-        f"- final quick check (greedy exact match, 32 clean scenes): {json.dumps(last)}",
+        f"- final quick check (32 clean scenes; captions and answers exact match, detect: objects found with "
+        f"IoU >= 0.5 and extra boxes, per true object): {json.dumps(last)}",
         "", "![curves](training_curves.png)", "",
         "Full evaluation: `python -m gitdemo eval --model <this folder>` (see eval.md).", "",
     ]
@@ -437,6 +457,11 @@ def train(args, argv=()) -> dict:
     named = [(n, p) for n, p in model.named_parameters()]
     decay = [p for n, p in named if p.ndim >= 2 and "embed" not in n]
     no_decay = [p for n, p in named if not (p.ndim >= 2 and "embed" not in n)]
+    grid = args.image_size // args.patch_size
+    aux_head = probe_head(args.dim, grid, args.seed) if args.aux_weight > 0 else None  # not saved
+    if aux_head is not None:
+        decay.append(aux_head.weight)
+        no_decay.append(aux_head.bias)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
     loc_lookup = torch.full((model.config.vocab_size,), -1, dtype=torch.long)
@@ -462,9 +487,12 @@ def train(args, argv=()) -> dict:
         prog = _progress(step, el, args, warm_end)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, args, prog)
-        pv, rows, owner = data.batch(args.batch)
+        pv, rows, owner, objects = data.batch(args.batch)
+        patch_cls = (torch.from_numpy(np.stack([_patch_classes(o, grid) for o in objects]))
+                     if aux_head is not None else None)
         opt.zero_grad(set_to_none=True)
-        loss, parts = compute_loss(model, pv, rows, owner, loc_lookup, args.loc_sigma)
+        loss, parts = compute_loss(model, pv, rows, owner, loc_lookup, args.loc_sigma,
+                                   aux_head, args.aux_weight, patch_cls)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -480,6 +508,7 @@ def train(args, argv=()) -> dict:
             left = args.minutes * 60 - el if args.minutes else (args.steps - done) / (done / el)
             say(f"step {done:5d}  loss {rec['lm']:.4f}  "
                 + " ".join(f"{k[3:]} {rec[k]:.3f}" for k in sorted(rec) if k.startswith("lm_"))
+                + (f"  probe {rec['patch_acc']:.3f}" if "patch_acc" in rec else "")
                 + f"  lr {rec['lr']:.2e}  {done / el:.2f} steps/s  {el / 60:.1f} min, ~{max(left, 0) / 60:.1f} min left")
         if args.eval_every and done % args.eval_every == 0:
             ev = {"step": done, **quick_eval(model, tok, args.seed, args.image_size)}

@@ -4,6 +4,7 @@ transformers and the bars of SHAPES_WORLD.md (PaliGemma prompts) on a small fres
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,44 @@ def test_training_pixels_equal_the_processor(trained):
     src = TP.DataSource(TP.build_tokenizer(), 0, 64, 0.5, 0.0)
     imgs = [shapes.draw_scene(np.random.default_rng(i)).image for i in range(2)]
     assert torch.equal(src.pixels(imgs), proc(images=imgs, text=["caption en"] * 2).pixel_values)
+
+
+def test_patch_probe_trains_and_stays_out_of_the_checkpoint(trained, tmp_path):
+    """--aux-weight: the GIT trainer's patch probe on the projected image tokens; the head is not saved."""
+    from safetensors.torch import load_file
+
+    out = tmp_path / "aux"
+    args = TP.parse_args(["--out", str(out), "--steps", "30", "--lr", "3e-3", "--aux-weight", "1.0", *TINY])
+    log = TP.train(args, ["--out", str(out)])
+    hist = log["history"]
+    assert all("patch" in h and "patch_acc" in h for h in hist)
+    assert np.mean([h["patch"] for h in hist[-3:]]) < 0.8 * np.mean([h["patch"] for h in hist[:2]])
+    _, plain = trained
+    assert load_file(str(out / "model.safetensors")).keys() == load_file(str(plain / "model.safetensors")).keys()
+    assert "patch probe" in (out / "training_report.md").read_text()
+    assert "patch" not in trained[0]["history"][0]  # off by default: old commands train as before
+
+
+def test_detections_are_scored_by_overlap_not_exact_bins(trained):
+    """The eval and the training-time quick check score `detect` by IoU >= 0.5 and the label: a box a
+    few bins off counts, a box on the other object is a miss and an extra box."""
+    from gitdemo.evaluate_paligemma import score_detection
+
+    rng = np.random.default_rng(5)
+    sc = shapes.draw_scene(rng, 2)
+    a, b = sorted(sc.objects, key=lambda o: (o.box[0], o.box[1]))
+    lab = f"{a.colour} {a.shape}"
+    exact = TP.detect_answer(lab, sc.objects)
+    assert score_detection(exact, lab, sc.objects) == (1, 1, 0)
+    y0, x0, y1, x1 = (int(t[4:8]) for t in re.findall(r"<loc\d{4}>", exact))
+    near = "".join(f"<loc{v + 3:04d}>" for v in (y0, x0, y1, x1)) + " " + lab
+    assert exact != near and score_detection(near, lab, sc.objects) == (1, 1, 0)
+    other = TP.detect_answer(f"{b.colour} {b.shape}", sc.objects).rsplit(" ", 2)[0] + " " + lab
+    assert score_detection(other, lab, sc.objects) == (0, 1, 1)
+    assert score_detection(exact + " ; " + other, lab, sc.objects) == (1, 1, 1)
+    assert score_detection("", lab, sc.objects) == (0, 1, 0)
+    last = trained[0]["evals"][-1]  # the quick check reports the same measure
+    assert {"caption", "answer", "detect", "detect_extra", "detect_exact"} <= set(last)
 
 
 def test_smoothed_loc_targets_prefer_near_bins():

@@ -207,6 +207,11 @@ def test_patch_loss_targets_rows_columns_and_content():
     wrong[0, 0] = (wrong[0, 0] + 1) % n_cls
     loss2, acc2 = T.patch_loss(head, feats.view(b, -1, dim), wrong, grid)
     assert acc2 < 1.0 and float(loss2.detach()) > 1.0
+    # SigLIP tokens have no CLS: lead=0 reads the grid straight (here: frame 0's grid without its CLS)
+    loss3, acc3 = T.patch_loss(head, feats[:, 0, 1:], patch_cls[:, :grid * grid], grid, lead=0)
+    assert acc3 == 1.0 and float(loss3.detach()) < 1e-3
+    _, acc4 = T.patch_loss(head, feats[:, 0, :grid * grid], patch_cls[:, :grid * grid], grid, lead=0)
+    assert acc4 < 1.0  # reading the CLS as a patch shifts every target
 
 
 def test_patch_probe_trains_and_stays_out_of_the_checkpoint(tmp_path):

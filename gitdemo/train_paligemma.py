@@ -263,14 +263,34 @@ def smoothed_loc_nll(logp_bins: torch.Tensor, bins: torch.Tensor, sigma: float) 
     return -torch.logsumexp(logp_bins + log_w, dim=1)
 
 
+def jitter_locs(ids: torch.Tensor, types: torch.Tensor, loc_lookup: torch.Tensor, jitter: int,
+                gen: torch.Generator | None = None) -> torch.Tensor:
+    """A copy of `ids` whose suffix `<loc>` tokens (the model's own earlier output at inference) are
+    moved by up to `jitter` bins, uniformly: the model learns to continue from slightly-off boxes of
+    its own, as greedy decoding gives it. Targets are not touched."""
+    bins = loc_lookup[ids]
+    sel = (bins >= 0) & (types == 1)
+    if jitter <= 0 or not bool(sel.any()):
+        return ids
+    loc_ids = (loc_lookup >= 0).nonzero()[:, 0]
+    loc_ids = loc_ids[loc_lookup[loc_ids].argsort()]  # vocab id of bin 0..1023
+    shift = torch.randint(-jitter, jitter + 1, (int(sel.sum()),), generator=gen)
+    out = ids.clone()
+    out[sel] = loc_ids[(bins[sel] + shift).clamp(0, LOC_BINS - 1)]
+    return out
+
+
 def compute_loss(model, pv, rows, owner, loc_lookup: torch.Tensor, loc_sigma: float,
-                 aux_head=None, aux_weight: float = 0.0, patch_cls: torch.Tensor | None = None):
+                 aux_head=None, aux_weight: float = 0.0, patch_cls: torch.Tensor | None = None,
+                 loc_jitter: int = 0, gen: torch.Generator | None = None):
     """Suffix cross-entropy; `<loc>` targets as a Gaussian over neighbouring bins; plus, with `aux_head`,
-    the GIT trainer's training-only patch probe on the projected image tokens (`patch_cls`: (B, g*g)).
+    the GIT trainer's training-only patch probe on the projected image tokens (`patch_cls`: (B, g*g));
+    with `loc_jitter`, the input `<loc>` tokens are moved by a few bins (`jitter_locs`).
     Returns (loss, parts)."""
     cfg = model.config
     n_img = cfg.num_image_tokens
     ids, mask, types, labels = collate(rows, n_img, cfg.image_token_index, cfg.bos_token_id)
+    ids = jitter_locs(ids, types, loc_lookup, loc_jitter, gen)
     image_embeds, _ = model.encode_image(pv)
     embeds = model.embed(ids, image_embeds[owner])
     ranks, valid = model.layout(ids, mask, types)
@@ -429,6 +449,9 @@ def parse_args(argv):
     p.add_argument("--position-std", type=float, default=1.0, help="init std of the patch position embeddings")
     p.add_argument("--kv-heads", type=int, default=1)
     p.add_argument("--detect-rows", type=int, default=1, help="detect prompts per scene (distinct labels)")
+    p.add_argument("--loc-jitter", type=int, default=0,
+                   help="move each input <loc> token of a detect answer by up to this many bins (targets "
+                        "unchanged): practice in continuing from the model's own slightly-off boxes")
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--save-every", type=int, default=300)
     p.add_argument("--quiet", action="store_true")
@@ -468,6 +491,7 @@ def train(args, argv=()) -> dict:
     for b, t in enumerate(LOC_TOKENS):
         loc_lookup[tok.token_to_id(t)] = b
     data = DataSource(tok, args.seed, args.image_size, args.p_two, args.augment, args.detect_rows)
+    jitter_gen = torch.Generator().manual_seed(args.seed + 17)  # its own stream: the data stream is unchanged
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     n_params = sum(p.numel() for p in model.parameters())
@@ -492,7 +516,7 @@ def train(args, argv=()) -> dict:
                      if aux_head is not None else None)
         opt.zero_grad(set_to_none=True)
         loss, parts = compute_loss(model, pv, rows, owner, loc_lookup, args.loc_sigma,
-                                   aux_head, args.aux_weight, patch_cls)
+                                   aux_head, args.aux_weight, patch_cls, args.loc_jitter, jitter_gen)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()

@@ -178,6 +178,22 @@ def test_detections_are_scored_by_overlap_not_exact_bins(trained):
     assert {"caption", "answer", "detect", "detect_extra", "detect_exact"} <= set(last)
 
 
+def test_loc_jitter_moves_only_suffix_locs_by_at_most_j_bins():
+    tok = TP.build_tokenizer()
+    lookup = torch.full((tok.get_vocab_size(),), -1, dtype=torch.long)
+    for b, t in enumerate(TP.LOC_TOKENS):
+        lookup[tok.token_to_id(t)] = b
+    src = TP.DataSource(tok, 0, 224, 1.0, 0.0, detect_rows=2)
+    rows = [r for _ in range(4) for r in src.batch(1)[1]]
+    ids, _, types, labels = TP.collate(rows, 4, tok.token_to_id("<image>"), 2)
+    out = TP.jitter_locs(ids, types, lookup, 5, torch.Generator().manual_seed(0))
+    moved = out != ids
+    assert moved.any() and bool((types[moved] == 1).all())  # only answer tokens move
+    assert bool((lookup[out[moved]] >= 0).all()) and bool((lookup[ids[moved]] >= 0).all())  # loc -> loc
+    assert int((lookup[out] - lookup[ids])[lookup[ids] >= 0].abs().max()) <= 5
+    assert torch.equal(TP.jitter_locs(ids, types, lookup, 0), ids)  # off by default
+
+
 def test_smoothed_loc_targets_prefer_near_bins():
     """A prediction near the true bin costs little more than the exact one; a far one costs a lot."""
     def cost(pred_bin, true_bin=500):

@@ -263,6 +263,20 @@ def smoothed_loc_nll(logp_bins: torch.Tensor, bins: torch.Tensor, sigma: float) 
     return -torch.logsumexp(logp_bins + log_w, dim=1)
 
 
+def loc_lookup_table(tok, vocab_size: int) -> torch.Tensor:
+    """(vocab_size,) long: the bin 0..1023 of each `<loc>` token id, -1 for every other id."""
+    lookup = torch.full((vocab_size,), -1, dtype=torch.long)
+    for b, t in enumerate(LOC_TOKENS):
+        lookup[tok.token_to_id(t)] = b
+    return lookup
+
+
+def loc_ids_by_bin(loc_lookup: torch.Tensor) -> torch.Tensor:
+    """(1024,) long: the vocabulary id of bins 0..1023 (the inverse of `loc_lookup_table`)."""
+    ids = (loc_lookup >= 0).nonzero()[:, 0]
+    return ids[loc_lookup[ids].argsort()]
+
+
 def jitter_locs(ids: torch.Tensor, types: torch.Tensor, loc_lookup: torch.Tensor, jitter: int,
                 gen: torch.Generator | None = None) -> torch.Tensor:
     """A copy of `ids` whose suffix `<loc>` tokens (the model's own earlier output at inference) are
@@ -272,11 +286,9 @@ def jitter_locs(ids: torch.Tensor, types: torch.Tensor, loc_lookup: torch.Tensor
     sel = (bins >= 0) & (types == 1)
     if jitter <= 0 or not bool(sel.any()):
         return ids
-    loc_ids = (loc_lookup >= 0).nonzero()[:, 0]
-    loc_ids = loc_ids[loc_lookup[loc_ids].argsort()]  # vocab id of bin 0..1023
     shift = torch.randint(-jitter, jitter + 1, (int(sel.sum()),), generator=gen)
     out = ids.clone()
-    out[sel] = loc_ids[(bins[sel] + shift).clamp(0, LOC_BINS - 1)]
+    out[sel] = loc_ids_by_bin(loc_lookup)[(bins[sel] + shift).clamp(0, LOC_BINS - 1)]
     return out
 
 
@@ -305,10 +317,8 @@ def compute_loss(model, pv, rows, owner, loc_lookup: torch.Tensor, loc_sigma: fl
     nll = -logp.gather(1, tgt[:, None])[:, 0]
     is_loc = bins >= 0
     if bool(is_loc.any()) and loc_sigma > 0:
-        loc_ids = (loc_lookup >= 0).nonzero()[:, 0]
-        loc_ids = loc_ids[loc_lookup[loc_ids].argsort()]  # vocab id of bin 0..1023
         nll = nll.clone()
-        nll[is_loc] = smoothed_loc_nll(logp[is_loc][:, loc_ids], bins[is_loc], loc_sigma)
+        nll[is_loc] = smoothed_loc_nll(logp[is_loc][:, loc_ids_by_bin(loc_lookup)], bins[is_loc], loc_sigma)
     kinds = [k for _, _, k in rows]
     row_of = sel.nonzero()[:, 0]
     # one-word answers have 2 scored tokens against ~8 for a caption and ~15 for a detection:
@@ -487,9 +497,7 @@ def train(args, argv=()) -> dict:
         no_decay.append(aux_head.bias)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
-    loc_lookup = torch.full((model.config.vocab_size,), -1, dtype=torch.long)
-    for b, t in enumerate(LOC_TOKENS):
-        loc_lookup[tok.token_to_id(t)] = b
+    loc_lookup = loc_lookup_table(tok, model.config.vocab_size)
     data = DataSource(tok, args.seed, args.image_size, args.p_two, args.augment, args.detect_rows)
     jitter_gen = torch.Generator().manual_seed(args.seed + 17)  # its own stream: the data stream is unchanged
     out = Path(args.out)

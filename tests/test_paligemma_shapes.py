@@ -180,9 +180,7 @@ def test_detections_are_scored_by_overlap_not_exact_bins(trained):
 
 def test_loc_jitter_moves_only_suffix_locs_by_at_most_j_bins():
     tok = TP.build_tokenizer()
-    lookup = torch.full((tok.get_vocab_size(),), -1, dtype=torch.long)
-    for b, t in enumerate(TP.LOC_TOKENS):
-        lookup[tok.token_to_id(t)] = b
+    lookup = TP.loc_lookup_table(tok, tok.get_vocab_size())
     src = TP.DataSource(tok, 0, 224, 1.0, 0.0, detect_rows=2)
     rows = [r for _ in range(4) for r in src.batch(1)[1]]
     ids, _, types, labels = TP.collate(rows, 4, tok.token_to_id("<image>"), 2)

@@ -210,30 +210,55 @@ def generate(model, pixel_values=None, input_ids=None, attention_mask=None, max_
     return result if return_dict else result.sequences
 
 
-def _attach_attentions(model, pixel_values, result: GenerateOutput, attention_mask, token_type_ids=None):
-    """Attention records for a finished sequence by one teacher-forced pass (beam search).
+@dataclass
+class TeacherForced:
+    """What one teacher-forced pass over [prompt; generated] tells about each generated token."""
 
-    Row i of a full forward's attention is exactly what the cached step i saw, so this gives
-    the same records incremental decoding would have, for the winning hypothesis only.
+    queries: list[int]  # per generated token, the sequence position (image tokens counted) whose output made it
+    steps: list[list[torch.Tensor]]  # [token][layer] (B, H, q + 1): that query's attention over keys 0..q
+    full: list[torch.Tensor]  # per layer (B, H, S, S): the whole attention (rollout needs it)
+    logits: torch.Tensor  # (B, T, vocab) float32: the logits at the T query positions
+    vision: list[torch.Tensor] | None  # the vision encoder's records, as generation keeps them
+
+
+@torch.inference_mode()
+def teacher_forced(model, pixel_values, sequences: torch.Tensor, prompt_length: int, attention_mask=None,
+                   token_type_ids=None) -> TeacherForced:
+    """ONE full forward over a finished sequence with attention recorded: the same records incremental
+    decoding would have given (row q of a full forward's attention is exactly what cached step q saw).
+
+    sequences: (B, prompt_length + T) prompt ids then generated ids. attention_mask / token_type_ids cover
+    the prompt (or the whole sequence); generated tokens are real and (PaliGemma) suffix, each its own rank.
+    Used by beam search (records of the winning hypothesis) and by the explorer (`explain.trace`).
     """
-    seq = result.sequences
+    seq = sequences.to(model.device)
     mask = torch.ones_like(seq)
     if attention_mask is not None:
-        mask[:, : attention_mask.shape[1]] = attention_mask
+        mask[:, : attention_mask.shape[1]] = attention_mask.to(seq.device)
     position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
     extra = {}
-    if token_type_ids is not None:  # generated tokens are suffix: each opens its own rank
+    if token_type_ids is not None:
         types = torch.ones_like(seq)
-        types[:, : token_type_ids.shape[1]] = token_type_ids
+        types[:, : token_type_ids.shape[1]] = token_type_ids.to(seq.device)
         extra = _extra(types)
-    out, _, vision = model.prefill(pixel_values, seq, mask, position_ids, None, True, logits_for=slice(-1, None),
-                                   **extra)
+    if pixel_values is not None:
+        pixel_values = pixel_values.to(model.device)
+    out, image_embeds, vision = model.prefill(pixel_values, seq, mask, position_ids, None, True, **extra)
     # GIT puts the image in front of the prompt; PaliGemma's prompt already holds its image tokens
-    n = 0 if getattr(model, "image_tokens_in_prompt", False) else result.num_image_tokens
-    p = result.prompt_length
-    result.attentions = [[a[:, :, n + p - 1 + i, : n + p + i].float() for a in out.attentions]
-                         for i in range(seq.shape[1] - p)]
-    result.vision_attentions = vision
+    front = 0 if getattr(model, "image_tokens_in_prompt", False) or image_embeds is None else image_embeds.shape[1]
+    t = seq.shape[1] - prompt_length
+    queries = [front + prompt_length - 1 + i for i in range(t)]
+    full = [a.float() for a in out.attentions]
+    steps = [[a[:, :, q, : q + 1] for a in full] for q in queries]
+    logits = out.logits[:, queries].float()
+    return TeacherForced(queries, steps, full, logits, vision)
+
+
+def _attach_attentions(model, pixel_values, result: GenerateOutput, attention_mask, token_type_ids=None):
+    """Attention records for a finished sequence (beam search): one teacher-forced pass."""
+    tf = teacher_forced(model, pixel_values, result.sequences, result.prompt_length, attention_mask, token_type_ids)
+    result.attentions = tf.steps
+    result.vision_attentions = tf.vision
 
 
 def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens, num_beams, eos, pad,

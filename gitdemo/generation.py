@@ -36,7 +36,7 @@ class StreamStep:
     attentions: list[torch.Tensor] | None  # per layer (B, H, K): the producing query's attention
     top_ids: torch.Tensor  # (B, k) most likely next tokens at this step
     top_probs: torch.Tensor  # (B, k) their probabilities
-    vision_attentions: list[torch.Tensor] | None = None  # first step only: per vision layer
+    vision_attentions: list[torch.Tensor] | None = None  # first step only: per vision layer (as GenerateOutput's)
 
 
 @dataclass
@@ -45,7 +45,9 @@ class GenerateOutput:
     prompt_length: int
     num_image_tokens: int
     attentions: list[list[torch.Tensor]] | None = None  # [step][layer] (B, H, K_step)
-    vision_attentions: list[torch.Tensor] | None = None  # per vision layer (B*F, H, n, n)
+    # per vision layer: CLIP's CLS row (B*F, H, 1, n) when greedy / sampling, every row (B*F, H, n, n) after
+    # beam search (its teacher-forced pass); None for SigLIP's tower, which has no CLS row
+    vision_attentions: list[torch.Tensor] | None = None
     top_ids: list[torch.Tensor] = field(default_factory=list)
     top_probs: list[torch.Tensor] = field(default_factory=list)
 

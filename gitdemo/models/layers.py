@@ -214,6 +214,13 @@ class KVCache:
         self.filled[layer] = start + q
         return self.keys[layer][:, :, :start + q], self.values[layer][:, :, :start + q]
 
+    def next_text(self, q: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Position ids and ranks (B, q) of q new causal tokens after what the cache holds (each opens a rank)."""
+        arange = torch.arange(q, device=self.ranks.device)
+        position_ids = self.next_position[:, None] + arange
+        self.next_position = position_ids[:, -1] + 1
+        return position_ids, self.ranks[:, -1:] + 1 + arange
+
     def reorder(self, index: torch.Tensor) -> None:
         """Keep batch rows `index` (beam search reshuffles beams every step)."""
         self.keys = [None if k is None else k.index_select(0, index) for k in self.keys]
@@ -222,6 +229,19 @@ class KVCache:
             t = getattr(self, name)
             if t is not None:
                 setattr(self, name, t.index_select(0, index))
+
+
+def mask_for_new(ranks: torch.Tensor, valid: torch.Tensor, cache: KVCache | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mask rule for new positions (ranks/valid (B, Q)) on top of `cache`, which then remembers them.
+
+    Returns the (B, 1, Q, K) mask and the ranks (B, K) of every key (cached + new).
+    """
+    if cache is not None:
+        cache.extend_mask_state(ranks, valid)
+        ranks_k, valid_k = cache.ranks, cache.valid
+    else:
+        ranks_k, valid_k = ranks, valid
+    return visibility(ranks, ranks_k, valid_k), ranks_k
 
 
 # ----------------------------------------------------------------------------- shared modules
@@ -245,5 +265,5 @@ class StepOutput:
 
 __all__ = [
     "activation", "quick_gelu", "AttentionRecord", "attend", "split_heads", "merge_heads", "visibility",
-    "ranks_from_ar", "KVCache", "embedding", "StepOutput",
+    "ranks_from_ar", "mask_for_new", "KVCache", "embedding", "StepOutput",
 ]

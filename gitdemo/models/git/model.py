@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import InputError
-from ..layers import (AttentionRecord, KVCache, StepOutput, activation, attend, embedding, merge_heads,
-                      ranks_from_ar, split_heads, visibility)
+from ..layers import (AttentionRecord, KVCache, StepOutput, activation, attend, embedding, mask_for_new,
+                      merge_heads, ranks_from_ar, split_heads)
 from .config import GitConfig
 from .vision import GitProjection, GitVisionModel
 
@@ -172,12 +172,7 @@ class GitForCausalLM(nn.Module):
         `ranks`/`valid` (B, Q) describe the new positions for the mask rule; the cache (if any)
         remembers them for later steps. `logits_for` restricts the LM head to some positions.
         """
-        if cache is not None:
-            cache.extend_mask_state(ranks, valid)
-            key_ranks, key_valid = cache.ranks, cache.valid
-        else:
-            key_ranks, key_valid = ranks, valid
-        mask = visibility(ranks, key_ranks, key_valid)
+        mask, _ = mask_for_new(ranks, valid, cache)
         x, attentions = embeds, []
         for layer in self.git.encoder.layer:
             x, probs = layer(x, mask, cache, record)
@@ -244,9 +239,7 @@ class GitForCausalLM(nn.Module):
              valid: torch.Tensor | None = None) -> StepOutput:
         """Decode new text tokens (B, Q) after what the cache holds; each new token opens a new rank."""
         b, q = input_ids.shape
-        position_ids = cache.next_position[:, None] + torch.arange(q, device=input_ids.device)
-        cache.next_position = position_ids[:, -1] + 1
-        ranks = cache.ranks[:, -1:] + torch.arange(1, q + 1, device=input_ids.device)
+        position_ids, ranks = cache.next_text(q)
         if valid is None:
             valid = torch.ones(b, q, dtype=torch.bool, device=input_ids.device)
         return self.decode(self.embed_text(input_ids, position_ids).to(self.dtype), ranks, valid, cache,

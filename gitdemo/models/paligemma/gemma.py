@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from ..layers import AttentionRecord, KVCache, activation, attend, embedding, merge_heads, split_heads, visibility
+from ..layers import AttentionRecord, KVCache, activation, attend, embedding, mask_for_new, merge_heads, split_heads
 from .config import GemmaTextConfig
 
 
@@ -135,12 +135,7 @@ class GemmaModel(nn.Module):
     def masks(self, ranks, valid, cache: KVCache | None) -> tuple[torch.Tensor, torch.Tensor | None, int]:
         """Full-attention mask (B, 1, Q, K) from the one mask rule, and the sliding layers' version."""
         first = 0 if cache is None else cache.length
-        if cache is not None:
-            cache.extend_mask_state(ranks, valid)
-            key_ranks, key_valid = cache.ranks, cache.valid
-        else:
-            key_ranks, key_valid = ranks, valid
-        full = visibility(ranks, key_ranks, key_valid)
+        full, key_ranks = mask_for_new(ranks, valid, cache)
         windows = {layer.window for layer in self.layers} - {None}
         window = min(windows) if windows else None  # Gemma 2 has a single window size
         local = None if window is None else sliding(full, ranks, key_ranks, first, window)

@@ -223,12 +223,9 @@ class PaliGemmaForConditionalGeneration(nn.Module):
              valid: torch.Tensor | None = None) -> StepOutput:
         """Decode new tokens (B, Q) after what the cache holds: suffix tokens, each opening a new rank."""
         b, q = input_ids.shape
-        dev = input_ids.device
-        position_ids = cache.next_position[:, None] + torch.arange(q, device=dev)
-        cache.next_position = position_ids[:, -1] + 1
-        ranks = cache.ranks[:, -1:] + torch.arange(1, q + 1, device=dev)
+        position_ids, ranks = cache.next_text(q)
         if valid is None:
-            valid = torch.ones(b, q, dtype=torch.bool, device=dev)
+            valid = torch.ones(b, q, dtype=torch.bool, device=input_ids.device)
         return self.decode(self.embed(input_ids, None), position_ids, ranks, valid, cache,
                            AttentionRecord.of(output_attentions))
 

@@ -214,12 +214,15 @@ class KVCache:
         self.filled[layer] = start + q
         return self.keys[layer][:, :, :start + q], self.values[layer][:, :, :start + q]
 
-    def next_text(self, q: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Position ids and ranks (B, q) of q new causal tokens after what the cache holds (each opens a rank)."""
+    def next_text(self, q: int, valid: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Position ids, ranks and validity (B, q) of q new causal tokens after what the cache holds:
+        each continues its row's position count and opens a new rank; all valid unless `valid` says."""
         arange = torch.arange(q, device=self.ranks.device)
         position_ids = self.next_position[:, None] + arange
         self.next_position = position_ids[:, -1] + 1
-        return position_ids, self.ranks[:, -1:] + 1 + arange
+        if valid is None:
+            valid = torch.ones(self.ranks.shape[0], q, dtype=torch.bool, device=self.ranks.device)
+        return position_ids, self.ranks[:, -1:] + 1 + arange, valid
 
     def reorder(self, index: torch.Tensor) -> None:
         """Keep batch rows `index` (beam search reshuffles beams every step)."""

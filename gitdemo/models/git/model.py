@@ -18,8 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import InputError
-from ..layers import (AttentionRecord, KVCache, StepOutput, activation, attend, embedding, mask_for_new,
-                      merge_heads, ranks_from_ar, split_heads)
+from ..layers import (AttentionRecord, KVCache, StepOutput, activation, attend, embedding,
+                      mask_for_new, merge_heads, ranks_from_ar, split_heads)
+from ..protocol import GenerativeModel
 from .config import GitConfig
 from .vision import GitProjection, GitVisionModel
 
@@ -121,7 +122,7 @@ class GitModel(nn.Module):
             )
 
 
-class GitForCausalLM(nn.Module):
+class GitForCausalLM(GenerativeModel):
     """GIT with its LM head. Pure tensor code: no PIL, tokenizer or sampling in here."""
 
     def __init__(self, config: GitConfig):
@@ -131,13 +132,11 @@ class GitForCausalLM(nn.Module):
         self.output = nn.Linear(config.hidden_size, config.vocab_size)
 
     # ------------------------------------------------------------------ helpers
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.output.weight.dtype
+    def lm_head_weight(self) -> torch.Tensor:
+        return self.output.weight
 
-    @property
-    def device(self) -> torch.device:
-        return self.output.weight.device
+    def num_decoder_layers(self) -> int:
+        return self.config.num_hidden_layers
 
     def encode_image(self, pixel_values: torch.Tensor, record: AttentionRecord | bool = AttentionRecord.NONE,
                      interpolate_pos_encoding: bool = False):
@@ -232,16 +231,10 @@ class GitForCausalLM(nn.Module):
         step = self.decode(embeds, ranks_from_ar(torch.cat(ar, 1)), torch.cat(valid, 1), cache, record, logits_for)
         return step, image_embeds, vision_att
 
-    def new_cache(self) -> KVCache:
-        return KVCache(self.config.num_hidden_layers)
-
     def step(self, input_ids: torch.Tensor, cache: KVCache, output_attentions: AttentionRecord | bool = False,
              valid: torch.Tensor | None = None) -> StepOutput:
         """Decode new text tokens (B, Q) after what the cache holds; each new token opens a new rank."""
-        b, q = input_ids.shape
-        position_ids, ranks = cache.next_text(q)
-        if valid is None:
-            valid = torch.ones(b, q, dtype=torch.bool, device=input_ids.device)
+        position_ids, ranks, valid = cache.next_text(input_ids.shape[1], valid)
         return self.decode(self.embed_text(input_ids, position_ids).to(self.dtype), ranks, valid, cache,
                            AttentionRecord.of(output_attentions))
 
@@ -264,18 +257,6 @@ class GitForCausalLM(nn.Module):
             attentions=tuple(step.attentions) if output_attentions else None,
             vision_attentions=tuple(vision_att) if output_attentions and vision_att else None,
         )
-
-    def generate(self, pixel_values=None, input_ids=None, **kwargs):
-        """Token ids like the reference's `generate`; see `gitdemo.generation.generate` for options."""
-        from ...generation import generate
-
-        return generate(self, pixel_values=pixel_values, input_ids=input_ids, **kwargs)
-
-    def stream(self, pixel_values=None, input_ids=None, **kwargs):
-        """Yield each new token as it is produced; see `gitdemo.generation.stream`."""
-        from ...generation import stream
-
-        return stream(self, pixel_values=pixel_values, input_ids=input_ids, **kwargs)
 
 
 __all__ = ["GitForCausalLM", "GitModel", "GitOutput", "StepOutput"]

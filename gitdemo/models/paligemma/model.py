@@ -29,6 +29,7 @@ from torch import nn
 
 from ...errors import InputError
 from ..layers import AttentionRecord, KVCache, StepOutput, ranks_from_ar, visibility
+from ..protocol import GenerativeModel
 from .config import PaliGemmaConfig
 from .gemma import GemmaModel
 from .siglip import SiglipVisionModel
@@ -62,7 +63,7 @@ class PaliGemmaModel(nn.Module):
         self.language_model = GemmaModel(cfg.text_config)
 
 
-class PaliGemmaForConditionalGeneration(nn.Module):
+class PaliGemmaForConditionalGeneration(GenerativeModel):
     """PaliGemma / PaliGemma 2 with the LM head. Pure tensor code: no PIL, tokenizer or sampling."""
 
     default_dtype = torch.bfloat16  # what `load_model` uses unless told otherwise
@@ -88,13 +89,11 @@ class PaliGemmaForConditionalGeneration(nn.Module):
         if self.config.tie_word_embeddings:
             self.lm_head.weight = self.model.language_model.embed_tokens.weight
 
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.lm_head.weight.dtype
+    def lm_head_weight(self) -> torch.Tensor:
+        return self.lm_head.weight
 
-    @property
-    def device(self) -> torch.device:
-        return self.lm_head.weight.device
+    def num_decoder_layers(self) -> int:
+        return self.config.text_config.num_hidden_layers
 
     # ------------------------------------------------------------------ pieces
     def encode_image(self, pixel_values: torch.Tensor, record: AttentionRecord | bool = AttentionRecord.NONE,
@@ -164,9 +163,6 @@ class PaliGemmaForConditionalGeneration(nn.Module):
         return StepOutput(self.logits(x), attentions)
 
     # ------------------------------------------------------------------ the generation protocol
-    def new_cache(self) -> KVCache:
-        return KVCache(self.config.text_config.num_hidden_layers)
-
     def _insert_image_tokens(self, input_ids, attention_mask, token_type_ids, n: int):
         """Prompts without placeholders: put n `<image>` tokens first, after each row's left padding."""
         b = input_ids.shape[0]
@@ -222,10 +218,7 @@ class PaliGemmaForConditionalGeneration(nn.Module):
     def step(self, input_ids: torch.Tensor, cache: KVCache, output_attentions: AttentionRecord | bool = False,
              valid: torch.Tensor | None = None) -> StepOutput:
         """Decode new tokens (B, Q) after what the cache holds: suffix tokens, each opening a new rank."""
-        b, q = input_ids.shape
-        position_ids, ranks = cache.next_text(q)
-        if valid is None:
-            valid = torch.ones(b, q, dtype=torch.bool, device=input_ids.device)
+        position_ids, ranks, valid = cache.next_text(input_ids.shape[1], valid)
         return self.decode(self.embed(input_ids, None), position_ids, ranks, valid, cache,
                            AttentionRecord.of(output_attentions))
 
@@ -259,18 +252,6 @@ class PaliGemmaForConditionalGeneration(nn.Module):
             vision_attentions=tuple(vision_att) if output_attentions and vision_att else None,
             image_hidden_states=image_embeds,
         )
-
-    def generate(self, pixel_values=None, input_ids=None, token_type_ids=None, **kwargs):
-        """Token ids like the reference's `generate`; see `gitdemo.generation.generate` for options."""
-        from ...generation import generate
-
-        return generate(self, pixel_values=pixel_values, input_ids=input_ids, token_type_ids=token_type_ids, **kwargs)
-
-    def stream(self, pixel_values=None, input_ids=None, token_type_ids=None, **kwargs):
-        """Yield each new token as it is produced; see `gitdemo.generation.stream`."""
-        from ...generation import stream
-
-        return stream(self, pixel_values=pixel_values, input_ids=input_ids, token_type_ids=token_type_ids, **kwargs)
 
 
 __all__ = ["PaliGemmaForConditionalGeneration", "PaliGemmaModel", "PaliGemmaOutput"]

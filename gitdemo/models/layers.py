@@ -79,7 +79,7 @@ class AttentionRecord:
     def for_vision(self, class_token: bool) -> "AttentionRecord":
         """What the image tower records when the decoder records this: its CLS row stands for the newest
         row (CLIP); a tower with no class token (SigLIP) records nothing then, as nothing shows it."""
-        if self is AttentionRecord.LAST_ROW:
+        if self == AttentionRecord.LAST_ROW:
             return AttentionRecord.FIRST_ROW if class_token else AttentionRecord.NONE
         return self
 

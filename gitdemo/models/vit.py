@@ -71,8 +71,9 @@ class ViTEncoder(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList(ViTLayer(cfg) for _ in range(cfg.num_hidden_layers))
 
-    def forward(self, x: torch.Tensor, record: AttentionRecord = AttentionRecord.NONE):
+    def forward(self, x: torch.Tensor, record: AttentionRecord | bool = AttentionRecord.NONE):
         """(B, N, D) -> (B, N, D) and the recorded per-layer attentions (B, H, N or 1, N), or None."""
+        record = AttentionRecord.of(record)
         attentions = []
         for layer in self.layers:
             x, probs = layer(x, record)

@@ -142,13 +142,14 @@ class GemmaModel(nn.Module):
         return full, local, first
 
     def forward(self, embeds: torch.Tensor, position_ids: torch.Tensor, ranks: torch.Tensor, valid: torch.Tensor,
-                cache: KVCache | None = None, record: AttentionRecord = AttentionRecord.NONE):
+                cache: KVCache | None = None, record: AttentionRecord | bool = AttentionRecord.NONE):
         """Decode new positions `embeds` (B, Q, D) on top of `cache` -> final hidden states, the recorded
         per-layer attentions (B, H, Q or 1, K) or None.
 
         `ranks`/`valid` (B, Q) place the new positions in the mask rule (equal ranks see each other);
         the cache remembers them, so a later step only brings its own.
         """
+        record = AttentionRecord.of(record)  # the trainer calls this stack directly, with a bool
         full, local, _ = self.masks(ranks, valid, cache)
         cos, sin = rotary(position_ids, self.config.head_dim, self.config.rope_theta, embeds.dtype)
         x, attentions = embeds, []

@@ -5,7 +5,7 @@
     processor = gitdemo.load_processor("microsoft/git-base-coco")
 """
 from .errors import CheckpointError, GitDemoError, HubError, InputError
-from .loading import load_model
+from .models.registry import load_model
 
 __version__ = "0.1.0"
 

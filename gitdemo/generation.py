@@ -2,13 +2,15 @@
 
 Works for any model with the generation protocol (GIT and PaliGemma implement it):
   model.new_cache() -> KVCache
-  model.prefill(pixel_values, input_ids, attention_mask, position_ids, cache, output_attentions,
+  model.prefill(pixel_values, input_ids, attention_mask, position_ids, cache, record,
                 logits_for) -> (StepOutput(logits, attentions), image_embeds, vision_attentions)
-  model.step(input_ids, cache, output_attentions) -> StepOutput
+  model.step(input_ids, cache, record) -> StepOutput
+where `record` is an `AttentionRecord` (a bool also works: all rows or none).
 Greedy, sampling (temperature / top-k / top-p, seeded) and beam search (the reference's
 algorithm, so the same hypotheses win). Attention is recorded per call, only when asked:
 for each generated token, the attention of the query that produced it (per layer, per head,
-over every key), so two concurrent calls can never mix their records.
+over every key; `AttentionRecord.LAST_ROW`, so the prompt's other rows are never computed),
+so two concurrent calls can never mix their records.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import InputError
+from .models.layers import AttentionRecord
 
 TOP_K_RECORDED = 5  # next-token candidates kept per step for the UI's scrubber
 
@@ -33,7 +36,7 @@ class StreamStep:
     attentions: list[torch.Tensor] | None  # per layer (B, H, K): the producing query's attention
     top_ids: torch.Tensor  # (B, k) most likely next tokens at this step
     top_probs: torch.Tensor  # (B, k) their probabilities
-    vision_attentions: list[torch.Tensor] | None = None  # first step only: per vision layer
+    vision_attentions: list[torch.Tensor] | None = None  # first step only: per vision layer (as GenerateOutput's)
 
 
 @dataclass
@@ -42,23 +45,15 @@ class GenerateOutput:
     prompt_length: int
     num_image_tokens: int
     attentions: list[list[torch.Tensor]] | None = None  # [step][layer] (B, H, K_step)
-    vision_attentions: list[torch.Tensor] | None = None  # per vision layer (B*F, H, n, n)
+    # per vision layer: CLIP's CLS row (B*F, H, 1, n) when greedy / sampling, every row (B*F, H, n, n) after
+    # beam search (its teacher-forced pass); None for SigLIP's tower, which has no CLS row
+    vision_attentions: list[torch.Tensor] | None = None
     top_ids: list[torch.Tensor] = field(default_factory=list)
     top_probs: list[torch.Tensor] = field(default_factory=list)
-    mask: torch.Tensor | None = None  # (B, 1, Q, K) the prefill mask the model used (for the mask view)
 
     @property
     def new_tokens(self) -> torch.Tensor:
         return self.sequences[:, self.prompt_length:]
-
-
-def _no_grad(fn):
-    def wrapper(*args, **kwargs):
-        with torch.inference_mode():
-            return fn(*args, **kwargs)
-
-    wrapper.__doc__, wrapper.__name__ = fn.__doc__, fn.__name__
-    return wrapper
 
 
 def _prepare(model, pixel_values, input_ids, attention_mask):
@@ -95,6 +90,7 @@ def _probs(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: f
 
 
 def _last_rows(attentions):
+    """Per layer (B, H, 1, K) -> (B, H, K): the producing query's row."""
     return None if attentions is None else [a[:, :, -1].float() for a in attentions]
 
 
@@ -112,7 +108,7 @@ def _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens,
         pixel_values, input_ids, attention_mask, position_ids = _prepare(model, pixel_values, input_ids,
                                                                          attention_mask)
         cache = model.new_cache()
-        record = "last" if output_attentions and getattr(model, "records_rows", False) else output_attentions
+        record = AttentionRecord.LAST_ROW if output_attentions else AttentionRecord.NONE
         out, image_embeds, vision_att = model.prefill(pixel_values, input_ids, attention_mask, position_ids, cache,
                                                       record, logits_for=slice(-1, None), **_extra(token_type_ids))
     state.update(image_embeds=image_embeds, vision_attentions=vision_att, input_ids=input_ids)
@@ -136,7 +132,7 @@ def _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens,
         if bool(finished.all()) or i == max_new_tokens - 1:
             return
         with torch.inference_mode():
-            out = model.step(token[:, None], cache, output_attentions)
+            out = model.step(token[:, None], cache, record)
 
 
 def _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator, temperature, top_k, top_p):
@@ -168,7 +164,7 @@ def stream(model, pixel_values=None, input_ids=None, attention_mask=None, max_ne
                             top_k, top_p, generator, eos, pad, output_attentions, {}, token_type_ids)
 
 
-@_no_grad
+@torch.inference_mode()
 def generate(model, pixel_values=None, input_ids=None, attention_mask=None, max_new_tokens: int = 20,
              num_beams: int = 1, do_sample: bool = False, temperature: float = 1.0, top_k: int | None = None,
              top_p: float | None = None, seed: int | None = None, generator: torch.Generator | None = None,
@@ -243,7 +239,8 @@ def teacher_forced(model, pixel_values, sequences: torch.Tensor, prompt_length: 
         extra = _extra(types)
     if pixel_values is not None:
         pixel_values = pixel_values.to(model.device)
-    out, image_embeds, vision = model.prefill(pixel_values, seq, mask, position_ids, None, True, **extra)
+    out, image_embeds, vision = model.prefill(pixel_values, seq, mask, position_ids, None, AttentionRecord.FULL,
+                                              **extra)
     # GIT puts the image in front of the prompt; PaliGemma's prompt already holds its image tokens
     front = 0 if getattr(model, "image_tokens_in_prompt", False) or image_embeds is None else image_embeds.shape[1]
     t = seq.shape[1] - prompt_length
@@ -276,7 +273,7 @@ def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens,
     rep = lambda t: None if t is None else t.repeat_interleave(k, 0)  # noqa: E731  (B, ...) -> (B*k, ...)
     cache = model.new_cache()
     out, image_embeds, _ = model.prefill(rep(pixel_values), rep(input_ids), rep(attention_mask), rep(position_ids),
-                                         cache, False, logits_for=slice(-1, None),
+                                         cache, AttentionRecord.NONE, logits_for=slice(-1, None),
                                          **_extra(rep(token_type_ids)))
     max_len = prompt_len + max_new_tokens
     keep = 2 * k
@@ -334,10 +331,10 @@ def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens,
         if not bool(improvable.any()) or not open_beam or bool(hits.all()):
             break
         cache.reorder((beam_src + torch.arange(b, device=dev)[:, None] * k).flatten())
-        out = model.step(running[:, :, cur - 1].reshape(b * k, 1), cache, False)
+        out = model.step(running[:, :, cur - 1].reshape(b * k, 1), cache, AttentionRecord.NONE)
     out_len = prompt_len + int(done_len[:, 0].max())
     return GenerateOutput(sequences=done[:, 0, :out_len], prompt_length=prompt_len,
                           num_image_tokens=0 if image_embeds is None else image_embeds.shape[1])
 
 
-__all__ = ["generate", "stream", "GenerateOutput", "StreamStep"]
+__all__ = ["generate", "stream", "teacher_forced", "GenerateOutput", "StreamStep", "TeacherForced"]

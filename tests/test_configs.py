@@ -6,8 +6,8 @@ be reached from CI); both models are built on the meta device, so nothing is all
 import pytest
 import torch
 
-from gitdemo.config import GitConfig
-from gitdemo.loading import build_model
+from gitdemo.models.git import GitConfig
+from gitdemo.models.registry import build_model
 
 transformers = pytest.importorskip("transformers")
 

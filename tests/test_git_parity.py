@@ -143,6 +143,29 @@ def test_streaming_yields_the_generated_tokens_with_attention(pair):
         torch.testing.assert_close(s.attentions[0].sum(-1), torch.ones(1, ours.config.num_attention_heads))
 
 
+def test_last_row_record_is_the_last_row_of_the_full_record(pair):
+    """AttentionRecord.LAST_ROW (what generation asks for) keeps exactly the newest decoder row of FULL
+    and, in the CLIP tower, its CLS row; NONE keeps nothing; a public bool converts to FULL / NONE."""
+    from gitdemo.models.layers import AttentionRecord
+
+    spec, _, ours = pair
+    px = pixels(spec, 2, seed=13)
+    ids = torch.randint(0, spec["text"]["vocab_size"], (2, 5), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        full, _, full_vision = ours.prefill(px, ids, output_attentions=AttentionRecord.FULL)
+        last, _, last_vision = ours.prefill(px, ids, output_attentions=AttentionRecord.LAST_ROW)
+        none, _, none_vision = ours.prefill(px, ids, output_attentions=AttentionRecord.NONE)
+    assert none.attentions is None and none_vision is None
+    for a, b in zip(full.attentions, last.attentions, strict=True):
+        assert b.shape == a[:, :, -1:].shape
+        torch.testing.assert_close(b, a[:, :, -1:], atol=1e-5, rtol=1e-4)
+    for a, b in zip(full_vision, last_vision, strict=True):
+        torch.testing.assert_close(b, a[:, :, :1], atol=1e-5, rtol=1e-4)
+    assert AttentionRecord.of(True) is AttentionRecord.FULL and AttentionRecord.of(False) is AttentionRecord.NONE
+    with pytest.raises(TypeError):
+        AttentionRecord.of("last")
+
+
 def test_attention_records_are_per_call(pair):
     """Recording in one call leaves no trace in another: records are returned, never stored."""
     spec, _, ours = pair

@@ -148,6 +148,22 @@ def test_generation_protocol_records_attention(pair):
     assert torch.allclose(out.attentions[1][0].sum(-1), torch.ones(1, 4), atol=1e-5)
 
 
+def test_generation_records_only_the_newest_row(pair):
+    """Generation asks for AttentionRecord.LAST_ROW: each step's record equals that row of a full forward."""
+    name, _, ours, _ = pair
+    inputs, _ = batch(TINY[name], [4], seed=9)
+    inputs.pop("token_type_ids")
+    out = ours.generate(**inputs, max_new_tokens=3, output_attentions=True, return_dict=True)
+    assert out.vision_attentions is None  # SigLIP has no CLS row to stand for the newest one
+    seq = out.sequences[:, :-1]
+    types = torch.cat([torch.zeros_like(inputs["input_ids"]), torch.ones_like(seq[:, inputs["input_ids"].shape[1]:])], 1)
+    full = ours(input_ids=seq, pixel_values=inputs["pixel_values"], token_type_ids=types, output_attentions=True)
+    length = inputs["input_ids"].shape[1]
+    for i, layers in enumerate(out.attentions):
+        for a, b in zip(layers, full.attentions, strict=True):
+            torch.testing.assert_close(a, b[:, :, length - 1 + i, : length + i].float(), atol=1e-5, rtol=1e-4)
+
+
 def test_prompt_without_image_tokens_gets_them(pair):
     name, _, ours, _ = pair
     inputs, _ = batch(TINY[name], [3], seed=11)

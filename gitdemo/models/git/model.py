@@ -1,4 +1,4 @@
-"""GIT: a CLIP ViT image encoder, a linear projection, and a BERT-style decoder over [image; text].
+"""GIT: the BERT-style decoder over [image; text] and `GitForCausalLM` (the image side is `vision.py`).
 
 Module attribute names mirror the checkpoint keys of `GitForCausalLM`
 (e.g. `git.image_encoder.vision_model.encoder.layers.0.self_attn.q_proj.weight`), so a state
@@ -17,74 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import GitConfig, GitVisionConfig
-from ..errors import InputError
-from ..layers import (KVCache, StepOutput, ViTEncoder, activation, attend, embedding, merge_heads, ranks_from_ar,
-                      split_heads, visibility)
-
-
-# ============================================================================ vision (CLIP ViT)
-class GitVisionEmbeddings(nn.Module):
-    def __init__(self, cfg: GitVisionConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.class_embedding = nn.Parameter(torch.zeros(cfg.hidden_size))
-        self.patch_embedding = nn.Conv2d(cfg.num_channels, cfg.hidden_size, cfg.patch_size, cfg.patch_size, bias=False)
-        self.position_embedding = embedding(cfg.num_tokens, cfg.hidden_size)
-
-    def positions(self, grid_h: int, grid_w: int) -> torch.Tensor:
-        """(1 + grid_h * grid_w, D); bicubic interpolation of the patch positions for other sizes."""
-        table = self.position_embedding.weight
-        g = self.cfg.grid
-        if (grid_h, grid_w) == (g, g):
-            return table
-        patch = table[1:].reshape(1, g, g, -1).permute(0, 3, 1, 2)
-        patch = F.interpolate(patch, size=(grid_h, grid_w), mode="bicubic", align_corners=False)
-        return torch.cat([table[:1], patch.permute(0, 2, 3, 1).reshape(grid_h * grid_w, -1)])
-
-    def forward(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool = False) -> torch.Tensor:
-        b, _, h, w = pixel_values.shape
-        size = self.cfg.image_size
-        if (h, w) != (size, size) and not interpolate_pos_encoding:
-            raise InputError(f"The model expects {size}x{size} images, got {h}x{w}.")
-        patches = self.patch_embedding(pixel_values.to(self.patch_embedding.weight.dtype))  # (B, D, gh, gw)
-        gh, gw = patches.shape[-2:]
-        patches = patches.flatten(2).transpose(1, 2)  # (B, gh*gw, D)
-        cls = self.class_embedding.expand(b, 1, -1)
-        return torch.cat([cls, patches], dim=1) + self.positions(gh, gw)
-
-
-class ClipVisionTransformer(nn.Module):
-    def __init__(self, cfg: GitVisionConfig):
-        super().__init__()
-        self.embeddings = GitVisionEmbeddings(cfg)
-        self.pre_layrnorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)  # sic: the checkpoint's key
-        self.encoder = ViTEncoder(cfg)
-        self.post_layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layer_norm_eps)
-
-    def forward(self, pixel_values, output_attentions=False, interpolate_pos_encoding=False):
-        """(B, 3, H, W) -> features (B, N, Dv) and, if asked, per-layer attentions (B, heads, N, N)."""
-        x = self.pre_layrnorm(self.embeddings(pixel_values, interpolate_pos_encoding))
-        x, attentions = self.encoder(x, output_attentions)
-        return self.post_layernorm(x), attentions
-
-
-class GitVisionModel(nn.Module):
-    def __init__(self, cfg: GitVisionConfig):
-        super().__init__()
-        self.vision_model = ClipVisionTransformer(cfg)
-
-
-class GitProjection(nn.Module):
-    def __init__(self, cfg: GitConfig):
-        super().__init__()
-        self.visual_projection = nn.Sequential(
-            nn.Linear(cfg.vision_config.hidden_size, cfg.hidden_size),
-            nn.LayerNorm(cfg.hidden_size, eps=cfg.vision_config.layer_norm_eps),
-        )
-
-    def forward(self, x):
-        return self.visual_projection(x)
+from ...errors import InputError
+from ..layers import (AttentionRecord, KVCache, StepOutput, activation, attend, embedding,
+                      mask_for_new, merge_heads, ranks_from_ar, split_heads)
+from ..protocol import GenerativeModel
+from .config import GitConfig
+from .vision import GitProjection, GitVisionModel
 
 
 # ============================================================================ text decoder (BERT, post-LN)
@@ -144,12 +82,12 @@ class GitLayer(nn.Module):
         self.intermediate = GitIntermediate(cfg)
         self.output = GitDenseLN(cfg.intermediate_size, cfg.hidden_size, cfg.layer_norm_eps)
 
-    def forward(self, x, mask, cache: KVCache | None, need_weights: bool):
+    def forward(self, x, mask, cache: KVCache | None, record: AttentionRecord):
         sa = self.attention.self
         q, k, v = (split_heads(p(x), sa.head_dim) for p in (sa.query, sa.key, sa.value))  # (B, H, Q, Dh)
         if cache is not None:
             k, v = cache.update(self.index, k, v)  # (B, H, K, Dh), K = cached + Q
-        a, probs = attend(q, k, v, mask, need_weights)
+        a, probs = attend(q, k, v, mask, record)
         x = self.attention.output(merge_heads(a), x)
         return self.output(self.intermediate(x), x), probs
 
@@ -184,10 +122,8 @@ class GitModel(nn.Module):
             )
 
 
-class GitForCausalLM(nn.Module):
+class GitForCausalLM(GenerativeModel):
     """GIT with its LM head. Pure tensor code: no PIL, tokenizer or sampling in here."""
-
-    records_rows = True  # prefill(output_attentions="last") records just the rows generation keeps
 
     def __init__(self, config: GitConfig):
         super().__init__()
@@ -196,25 +132,24 @@ class GitForCausalLM(nn.Module):
         self.output = nn.Linear(config.hidden_size, config.vocab_size)
 
     # ------------------------------------------------------------------ helpers
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.output.weight.dtype
+    def lm_head_weight(self) -> torch.Tensor:
+        return self.output.weight
 
-    @property
-    def device(self) -> torch.device:
-        return self.output.weight.device
+    def num_decoder_layers(self) -> int:
+        return self.config.num_hidden_layers
 
-    def encode_image(self, pixel_values: torch.Tensor, output_attentions: bool = False,
+    def encode_image(self, pixel_values: torch.Tensor, record: AttentionRecord | bool = AttentionRecord.NONE,
                      interpolate_pos_encoding: bool = False):
-        """(B, 3, H, W) or (B, F, 3, H, W) -> projected image tokens (B, N, D), vision attentions.
+        """(B, 3, H, W) or (B, F, 3, H, W) -> projected image tokens (B, N, D), recorded vision attentions.
 
         A video's frames go through the encoder as one batch of B*F images; each frame's tokens
         then get that frame's temporal embedding and the frames are laid side by side (F*n tokens).
         """
         vit = self.git.image_encoder.vision_model
+        record = AttentionRecord.of(record)
         pixel_values = pixel_values.to(self.dtype)
         if pixel_values.ndim == 4:
-            feats, att = vit(pixel_values, output_attentions, interpolate_pos_encoding)
+            feats, att = vit(pixel_values, record, interpolate_pos_encoding)
         elif pixel_values.ndim == 5:
             b, f = pixel_values.shape[:2]
             temporal = getattr(self.git, "img_temporal_embedding", None)
@@ -222,7 +157,7 @@ class GitForCausalLM(nn.Module):
                 trained = 0 if temporal is None else len(temporal)
                 raise InputError(f"This checkpoint was trained on {trained or 'single images, not'} "
                                  f"{'frames' if trained else 'videos'}; got {f} frames.")
-            feats, att = vit(pixel_values.flatten(0, 1), output_attentions, interpolate_pos_encoding)
+            feats, att = vit(pixel_values.flatten(0, 1), record, interpolate_pos_encoding)
             feats = feats.unflatten(0, (b, f)) + torch.stack(list(temporal[:f]), dim=1)  # (B, F, n, Dv)
             feats = feats.flatten(1, 2)
         else:
@@ -230,26 +165,20 @@ class GitForCausalLM(nn.Module):
         return self.git.visual_projection(feats), att
 
     def decode(self, embeds: torch.Tensor, ranks: torch.Tensor, valid: torch.Tensor, cache: KVCache | None,
-               output_attentions: bool = False, logits_for: slice | None = None) -> StepOutput:
+               record: AttentionRecord = AttentionRecord.NONE, logits_for: slice | None = None) -> StepOutput:
         """Run the decoder over new positions `embeds` (B, Q, D) on top of `cache`.
 
         `ranks`/`valid` (B, Q) describe the new positions for the mask rule; the cache (if any)
         remembers them for later steps. `logits_for` restricts the LM head to some positions.
         """
-        if cache is not None:
-            cache.extend_mask_state(ranks, valid)
-            key_ranks, key_valid = cache.ranks, cache.valid
-        else:
-            key_ranks, key_valid = ranks, valid
-        mask = visibility(ranks, key_ranks, key_valid)
+        mask, _ = mask_for_new(ranks, valid, cache)
         x, attentions = embeds, []
         for layer in self.git.encoder.layer:
-            x, probs = layer(x, mask, cache, output_attentions)
-            if output_attentions is not False:
-                attentions.append(probs)
+            x, probs = layer(x, mask, cache, record)
+            attentions.append(probs)
         if logits_for is not None:  # contiguous: a strided 3-D input makes F.linear copy the weight
             x = x[:, logits_for].contiguous()
-        return StepOutput(self.output(x), attentions if output_attentions is not False else None)
+        return StepOutput(self.output(x), attentions if record.keep else None)
 
     def embed_text(self, input_ids: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
         if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.config.vocab_size):
@@ -260,21 +189,21 @@ class GitForCausalLM(nn.Module):
         return self.git.embeddings(input_ids, position_ids)
 
     def prefill(self, pixel_values=None, input_ids=None, attention_mask=None, position_ids=None,
-                cache: KVCache | None = None, output_attentions=False, logits_for: slice | None = None,
-                image_embeds: torch.Tensor | None = None, interpolate_pos_encoding=False):
+                cache: KVCache | None = None, output_attentions: AttentionRecord | bool = False,
+                logits_for: slice | None = None, image_embeds: torch.Tensor | None = None,
+                interpolate_pos_encoding=False):
         """Image tokens (bidirectional block) followed by text tokens (causal), in one pass.
 
         Returns (StepOutput, image_embeds, vision_attentions). With a cache, the image keys and
-        values stay in it, so later steps never look at the image again. output_attentions="last"
-        records only the newest query row per decoder layer and CLIP's CLS row per vision layer.
+        values stay in it, so later steps never look at the image again. output_attentions: a bool
+        (all rows, or none) or an `AttentionRecord`; LAST_ROW records only the newest query row per
+        decoder layer and CLIP's CLS row per vision layer (what generation shows).
         """
+        record = AttentionRecord.of(output_attentions)
         vision_att = None
-        rows = output_attentions == "last"  # generation records only the rows the app shows
         if image_embeds is None and pixel_values is not None:
-            image_embeds, vision_att = self.encode_image(pixel_values, slice(0, 1) if rows else output_attentions,
+            image_embeds, vision_att = self.encode_image(pixel_values, record.for_vision(class_token=True),
                                                          interpolate_pos_encoding)
-        if rows:
-            output_attentions = slice(-1, None)
         if input_ids is None:
             if image_embeds is None:
                 raise InputError("Give pixel_values, input_ids, or both.")
@@ -299,31 +228,22 @@ class GitForCausalLM(nn.Module):
         embeds = torch.cat(parts, dim=1)
         if cache is not None:  # the next text token continues each row's own count
             cache.next_position = position_ids[:, -1] + 1 if t else torch.zeros(b, dtype=torch.long, device=device)
-        step = self.decode(embeds, ranks_from_ar(torch.cat(ar, 1)), torch.cat(valid, 1), cache,
-                           output_attentions, logits_for)
+        step = self.decode(embeds, ranks_from_ar(torch.cat(ar, 1)), torch.cat(valid, 1), cache, record, logits_for)
         return step, image_embeds, vision_att
 
-    def new_cache(self) -> KVCache:
-        return KVCache(self.config.num_hidden_layers)
-
-    def step(self, input_ids: torch.Tensor, cache: KVCache, output_attentions: bool = False,
+    def step(self, input_ids: torch.Tensor, cache: KVCache, output_attentions: AttentionRecord | bool = False,
              valid: torch.Tensor | None = None) -> StepOutput:
         """Decode new text tokens (B, Q) after what the cache holds; each new token opens a new rank."""
-        b, q = input_ids.shape
-        position_ids = cache.next_position[:, None] + torch.arange(q, device=input_ids.device)
-        cache.next_position = position_ids[:, -1] + 1
-        ranks = cache.ranks[:, -1:] + torch.arange(1, q + 1, device=input_ids.device)
-        if valid is None:
-            valid = torch.ones(b, q, dtype=torch.bool, device=input_ids.device)
+        position_ids, ranks, valid = cache.next_text(input_ids.shape[1], valid)
         return self.decode(self.embed_text(input_ids, position_ids).to(self.dtype), ranks, valid, cache,
-                           output_attentions)
+                           AttentionRecord.of(output_attentions))
 
     # ------------------------------------------------------------------ the reference-style API
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, pixel_values=None, labels=None,
                 output_attentions: bool = False, interpolate_pos_encoding: bool = False) -> GitOutput:
         """Logits over [image; text] positions, the shifted LM loss over text, attentions per layer."""
         step, image_embeds, vision_att = self.prefill(
-            pixel_values, input_ids, attention_mask, position_ids, None, output_attentions,
+            pixel_values, input_ids, attention_mask, position_ids, None, bool(output_attentions),
             interpolate_pos_encoding=interpolate_pos_encoding)
         logits = step.logits
         loss = None
@@ -338,17 +258,5 @@ class GitForCausalLM(nn.Module):
             vision_attentions=tuple(vision_att) if output_attentions and vision_att else None,
         )
 
-    def generate(self, pixel_values=None, input_ids=None, **kwargs):
-        """Token ids like the reference's `generate`; see `gitdemo.generation.generate` for options."""
-        from ..generation import generate
 
-        return generate(self, pixel_values=pixel_values, input_ids=input_ids, **kwargs)
-
-    def stream(self, pixel_values=None, input_ids=None, **kwargs):
-        """Yield each new token as it is produced; see `gitdemo.generation.stream`."""
-        from ..generation import stream
-
-        return stream(self, pixel_values=pixel_values, input_ids=input_ids, **kwargs)
-
-
-__all__ = ["GitForCausalLM", "GitOutput", "StepOutput"]
+__all__ = ["GitForCausalLM", "GitModel", "GitOutput", "StepOutput"]

@@ -16,7 +16,7 @@ Module attribute names mirror transformers 5.x keys (`model.vision_tower.*`,
 `model.multi_modal_projector.*`, `model.language_model.*`, `lm_head.weight` tied to the token
 embeddings); the names in the public checkpoints and in `save_pretrained` files
 (`vision_tower.vision_model.*`, `language_model.model.*`, ...) are mapped by
-`weights.PALIGEMMA_RENAMES` (part of `weights.RENAMES`).
+`io.checkpoint.PALIGEMMA_RENAMES` (part of `io.checkpoint.RENAMES`).
 Shapes: B batch, N image tokens, L sequence length (image + text), V vocabulary, D hidden size.
 """
 from __future__ import annotations
@@ -27,12 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InputError
-from ..layers import KVCache, ranks_from_ar, visibility
-from ..weights import PALIGEMMA_RENAMES  # noqa: F401  (re-exported: the old key names we read)
+from ...errors import InputError
+from ..layers import AttentionRecord, KVCache, StepOutput, ranks_from_ar, visibility
+from ..protocol import GenerativeModel
+from .config import PaliGemmaConfig
 from .gemma import GemmaModel
-from ..layers import StepOutput
-from .paligemma_config import GemmaTextConfig, PaliGemmaConfig, SiglipVisionConfig
 from .siglip import SiglipVisionModel
 
 
@@ -64,7 +63,7 @@ class PaliGemmaModel(nn.Module):
         self.language_model = GemmaModel(cfg.text_config)
 
 
-class PaliGemmaForConditionalGeneration(nn.Module):
+class PaliGemmaForConditionalGeneration(GenerativeModel):
     """PaliGemma / PaliGemma 2 with the LM head. Pure tensor code: no PIL, tokenizer or sampling."""
 
     default_dtype = torch.bfloat16  # what `load_model` uses unless told otherwise
@@ -90,22 +89,21 @@ class PaliGemmaForConditionalGeneration(nn.Module):
         if self.config.tie_word_embeddings:
             self.lm_head.weight = self.model.language_model.embed_tokens.weight
 
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.lm_head.weight.dtype
+    def lm_head_weight(self) -> torch.Tensor:
+        return self.lm_head.weight
 
-    @property
-    def device(self) -> torch.device:
-        return self.lm_head.weight.device
+    def num_decoder_layers(self) -> int:
+        return self.config.text_config.num_hidden_layers
 
     # ------------------------------------------------------------------ pieces
-    def encode_image(self, pixel_values: torch.Tensor, output_attentions: bool = False,
+    def encode_image(self, pixel_values: torch.Tensor, record: AttentionRecord | bool = AttentionRecord.NONE,
                      interpolate_pos_encoding: bool = False):
-        """(B, 3, H, W) -> projected image tokens (B, N, D) and per-layer vision attentions."""
+        """(B, 3, H, W) -> projected image tokens (B, N, D) and the recorded per-layer vision attentions."""
         if pixel_values.ndim != 4:
             raise InputError(f"PaliGemma reads one image per prompt: pixel_values must be (batch, 3, height, width), "
                              f"got shape {tuple(pixel_values.shape)}.")
-        feats, att = self.model.vision_tower(pixel_values.to(self.dtype), output_attentions, interpolate_pos_encoding)
+        feats, att = self.model.vision_tower(pixel_values.to(self.dtype), AttentionRecord.of(record),
+                                             interpolate_pos_encoding)
         return self.model.multi_modal_projector(feats), att
 
     def image_token_mask(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -157,17 +155,14 @@ class PaliGemmaForConditionalGeneration(nn.Module):
             logits = torch.tanh(logits / cap) * cap
         return logits
 
-    def decode(self, embeds, position_ids, ranks, valid, cache: KVCache | None, output_attentions=False,
-               logits_for: slice | None = None) -> StepOutput:
-        x, attentions = self.model.language_model(embeds, position_ids, ranks, valid, cache, output_attentions)
+    def decode(self, embeds, position_ids, ranks, valid, cache: KVCache | None,
+               record: AttentionRecord = AttentionRecord.NONE, logits_for: slice | None = None) -> StepOutput:
+        x, attentions = self.model.language_model(embeds, position_ids, ranks, valid, cache, record)
         if logits_for is not None:
             x = x[:, logits_for]
-        return StepOutput(self.logits(x), attentions if output_attentions else None)
+        return StepOutput(self.logits(x), attentions)
 
     # ------------------------------------------------------------------ the generation protocol
-    def new_cache(self) -> KVCache:
-        return KVCache(self.config.text_config.num_hidden_layers)
-
     def _insert_image_tokens(self, input_ids, attention_mask, token_type_ids, n: int):
         """Prompts without placeholders: put n `<image>` tokens first, after each row's left padding."""
         b = input_ids.shape[0]
@@ -180,19 +175,23 @@ class PaliGemmaForConditionalGeneration(nn.Module):
         return ids.gather(1, order), mask.gather(1, order), types.gather(1, order)
 
     def prefill(self, pixel_values=None, input_ids=None, attention_mask=None, position_ids=None,
-                cache: KVCache | None = None, output_attentions=False, logits_for: slice | None = None,
-                image_embeds: torch.Tensor | None = None, token_type_ids=None, interpolate_pos_encoding=False):
+                cache: KVCache | None = None, output_attentions: AttentionRecord | bool = False,
+                logits_for: slice | None = None, image_embeds: torch.Tensor | None = None, token_type_ids=None,
+                interpolate_pos_encoding=False):
         """Image and prompt in one pass; returns (StepOutput, image_embeds, vision_attentions).
 
         position_ids follow the protocol (0 for each row's first real token; left padding skipped);
         PaliGemma's 1-indexing is added here. token_type_ids: None means the whole prompt is prefix
         (one bidirectional block, as with the reference processor's output); pass 1s for suffix tokens.
         Prompts without `<image>` placeholders get them in front. With a cache, image keys and
-        values stay in it: later steps never look at the image again.
+        values stay in it: later steps never look at the image again. output_attentions: a bool or an
+        `AttentionRecord` (LAST_ROW: the newest row per decoder layer, no vision records, as SigLIP has no CLS).
         """
+        record = AttentionRecord.of(output_attentions)
         vision_att = None
         if image_embeds is None and pixel_values is not None:
-            image_embeds, vision_att = self.encode_image(pixel_values, output_attentions, interpolate_pos_encoding)
+            image_embeds, vision_att = self.encode_image(pixel_values, record.for_vision(class_token=False),
+                                                         interpolate_pos_encoding)
         if input_ids is None:
             if image_embeds is None:
                 raise InputError("Give pixel_values, input_ids, or both.")
@@ -213,20 +212,15 @@ class PaliGemmaForConditionalGeneration(nn.Module):
             cache.next_position = position_ids[:, -1] + 1
         embeds = self.embed(input_ids, image_embeds)
         ranks, valid = self.layout(input_ids, attention_mask, token_type_ids)
-        step = self.decode(embeds, position_ids, ranks, valid, cache, output_attentions, logits_for)
+        step = self.decode(embeds, position_ids, ranks, valid, cache, record, logits_for)
         return step, image_embeds, vision_att
 
-    def step(self, input_ids: torch.Tensor, cache: KVCache, output_attentions: bool = False,
+    def step(self, input_ids: torch.Tensor, cache: KVCache, output_attentions: AttentionRecord | bool = False,
              valid: torch.Tensor | None = None) -> StepOutput:
         """Decode new tokens (B, Q) after what the cache holds: suffix tokens, each opening a new rank."""
-        b, q = input_ids.shape
-        dev = input_ids.device
-        position_ids = cache.next_position[:, None] + torch.arange(q, device=dev)
-        cache.next_position = position_ids[:, -1] + 1
-        ranks = cache.ranks[:, -1:] + torch.arange(1, q + 1, device=dev)
-        if valid is None:
-            valid = torch.ones(b, q, dtype=torch.bool, device=dev)
-        return self.decode(self.embed(input_ids, None), position_ids, ranks, valid, cache, output_attentions)
+        position_ids, ranks, valid = cache.next_text(input_ids.shape[1], valid)
+        return self.decode(self.embed(input_ids, None), position_ids, ranks, valid, cache,
+                           AttentionRecord.of(output_attentions))
 
     # ------------------------------------------------------------------ the reference-style API
     def forward(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None,
@@ -239,13 +233,14 @@ class PaliGemmaForConditionalGeneration(nn.Module):
         """
         if input_ids is None:
             raise InputError("PaliGemma needs input_ids (with <image> placeholders); use the PaliGemma processor.")
+        record = AttentionRecord.of(bool(output_attentions))
         vision_att = None
         if image_embeds is None and pixel_values is not None:
-            image_embeds, vision_att = self.encode_image(pixel_values, output_attentions, interpolate_pos_encoding)
+            image_embeds, vision_att = self.encode_image(pixel_values, record, interpolate_pos_encoding)
         if position_ids is None:
             position_ids = torch.arange(1, input_ids.shape[1] + 1, device=input_ids.device).expand_as(input_ids)
         ranks, valid = self.layout(input_ids, attention_mask, token_type_ids)
-        step = self.decode(self.embed(input_ids, image_embeds), position_ids, ranks, valid, None, output_attentions)
+        step = self.decode(self.embed(input_ids, image_embeds), position_ids, ranks, valid, None, record)
         loss = None
         if labels is not None:
             shifted = step.logits[:, :-1].float()  # position i predicts token i + 1
@@ -258,18 +253,5 @@ class PaliGemmaForConditionalGeneration(nn.Module):
             image_hidden_states=image_embeds,
         )
 
-    def generate(self, pixel_values=None, input_ids=None, token_type_ids=None, **kwargs):
-        """Token ids like the reference's `generate`; see `gitdemo.generation.generate` for options."""
-        from ..generation import generate
 
-        return generate(self, pixel_values=pixel_values, input_ids=input_ids, token_type_ids=token_type_ids, **kwargs)
-
-    def stream(self, pixel_values=None, input_ids=None, token_type_ids=None, **kwargs):
-        """Yield each new token as it is produced; see `gitdemo.generation.stream`."""
-        from ..generation import stream
-
-        return stream(self, pixel_values=pixel_values, input_ids=input_ids, token_type_ids=token_type_ids, **kwargs)
-
-
-__all__ = ["PaliGemmaForConditionalGeneration", "PaliGemmaOutput", "PaliGemmaConfig", "SiglipVisionConfig",
-           "GemmaTextConfig", "PALIGEMMA_RENAMES"]
+__all__ = ["PaliGemmaForConditionalGeneration", "PaliGemmaModel", "PaliGemmaOutput"]

@@ -1,0 +1,89 @@
+"""`load_model`: any supported checkpoint (folder or Hub id) -> our model, weights strictly checked.
+
+`build_model` picks the family from config.json's model_type ("git" or "paligemma").
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from ..errors import CheckpointError
+from ..io.checkpoint import load_into, load_state_dict, read_config_json
+from ..io.hub import resolve
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+EMBEDDED_GIT = ASSETS / "models" / "git-shapes"
+
+DTYPES = {
+    "float32": torch.float32, "fp32": torch.float32, "float": torch.float32,
+    "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+    "float16": torch.float16, "fp16": torch.float16, "half": torch.float16,
+}
+
+
+def parse_dtype(dtype) -> torch.dtype | None:
+    if dtype is None or dtype == "auto" or isinstance(dtype, torch.dtype):
+        return None if dtype == "auto" else dtype
+    try:
+        return DTYPES[str(dtype).lower()]
+    except KeyError:
+        raise CheckpointError(f"Unknown dtype '{dtype}'; use float32, bfloat16 or float16.") from None
+
+
+def default_model_path() -> Path:
+    if not (EMBEDDED_GIT / "config.json").exists():
+        raise CheckpointError(f"The embedded Shapes model is not in {EMBEDDED_GIT} yet; pass a model folder "
+                              f"or a Hub id (e.g. microsoft/git-base-coco).")
+    return EMBEDDED_GIT
+
+
+def build_model(raw_config: dict, meta: bool = False):
+    """An uninitialised model for a config.json dict (on the meta device if `meta`)."""
+    kind = raw_config.get("model_type")
+    if kind == "git":
+        from .git import GitConfig, GitForCausalLM
+
+        cfg, cls, tied = GitConfig.from_dict(raw_config), GitForCausalLM, {}
+    elif kind == "paligemma":
+        try:
+            from .paligemma import PaliGemmaConfig, PaliGemmaForConditionalGeneration
+        except ImportError as exc:
+            raise CheckpointError("PaliGemma support is not available in this build.") from exc
+        cfg, cls = PaliGemmaConfig.from_dict(raw_config), PaliGemmaForConditionalGeneration
+        tied = cls.tied_weights(cfg)
+    else:
+        raise CheckpointError(f"Unsupported model_type '{kind}' in config.json: gitdemo runs GIT ('git') "
+                              f"and PaliGemma ('paligemma') checkpoints.")
+    if meta:
+        with torch.device("meta"):
+            return cls(cfg), tied
+    return cls(cfg), tied
+
+
+def load_model(name_or_path: str | os.PathLike | None = None, dtype=None, device: str | torch.device = "cpu",
+               progress: bool = True):
+    """Load a GIT (or PaliGemma) checkpoint from a folder or the Hub into our own model.
+
+    name_or_path: a local folder in the Hugging Face layout, a Hub repo id, or None for the
+    embedded Shapes model. dtype: float32 (GIT's default) / bfloat16 / float16 (or their short
+    names). Raises CheckpointError / HubError with a sentence saying what to do.
+    """
+    t0 = time.perf_counter()
+    folder = resolve(name_or_path, progress=progress) if name_or_path is not None else default_model_path()
+    raw = read_config_json(folder)
+    model, tied = build_model(raw, meta=True)
+    want = parse_dtype(dtype) or getattr(model, "default_dtype", torch.float32)
+    load_into(model, load_state_dict(folder), dtype=want, tied=tied)
+    model.eval().requires_grad_(False)
+    if str(device) != "cpu":
+        model.to(device)
+    model.name_or_path = str(name_or_path) if name_or_path is not None else "embedded:git-shapes"
+    model.folder = Path(folder)
+    model.load_seconds = time.perf_counter() - t0
+    return model
+
+
+__all__ = ["load_model", "build_model", "parse_dtype", "default_model_path", "EMBEDDED_GIT", "ASSETS", "DTYPES"]

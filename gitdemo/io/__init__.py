@@ -1,0 +1,1 @@
+"""Inputs: image and video files, checkpoints and the Hub."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import CheckpointError
 from ..io.images import MAX_PIXELS, open_image, to_rgb
-from ._files import read_json
+from ._shared import read_json
 from .git import GitProcessor, GitTokenizer, load_git_processor, load_tokenizer
 from .image import CLIP_MEAN, CLIP_STD, ImageProcessor, center_crop, clip_preset, square_image_processor
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from ..config import GitConfig
 from ..errors import CheckpointError, InputError
-from ._files import read_json
+from ._shared import check_padding_side, pad_rows, read_json
 from .image import ImageProcessor, clip_preset
 
 
@@ -140,8 +140,7 @@ class GitProcessor:
         """
         if text is not None and question is not None:
             raise InputError("Give either text (a caption) or question (a prompt), not both.")
-        if padding_side not in ("left", "right"):
-            raise InputError(f"padding_side must be 'left' or 'right', not {padding_side!r}.")
+        check_padding_side(padding_side)
         out: dict[str, torch.Tensor] = {}
         if images is not None:
             out["pixel_values"] = self.image_processor(images)
@@ -166,14 +165,7 @@ class GitProcessor:
 
     def pad(self, rows: list[list[int]], padding_side: str = "left") -> tuple[torch.Tensor, torch.Tensor]:
         """Rows of ids -> (input_ids, attention_mask), both (B, T) long, padded with [PAD]."""
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, r in enumerate(rows):
-            cols = slice(width - len(r), width) if padding_side == "left" else slice(0, len(r))
-            ids[i, cols] = torch.tensor(r, dtype=torch.long)
-            mask[i, cols] = 1
-        return ids, mask
+        return pad_rows(rows, self.tokenizer.pad_token_id, padding_side)
 
     def answer_from_ids(self, ids, prompt_len: int) -> str:
         """The generated text after a prompt of `prompt_len` tokens (padding included, if any)."""

@@ -29,7 +29,7 @@ import torch
 from ..errors import CheckpointError, InputError
 from ..io.images import open_image
 from ..weights import resolve
-from ._files import read_json
+from ._shared import check_padding_side, pad_rows, read_json
 from .image import square_image_processor
 
 IMAGE_TOKEN = "<image>"
@@ -175,15 +175,9 @@ class PaliGemmaProcessor:
                 raise InputError(f"Got {pixel_values.shape[0]} images for {len(texts)} prompts: give one image per "
                                  f"prompt, or a single image for all.")
         rows = [self._row(t, None if suffixes is None else s) for t, s in zip(texts, suffixes or texts)]
-        length = max(len(ids) for ids, _ in rows)
-        side = padding_side or self.padding_side
-        if side not in ("left", "right"):
-            raise InputError(f"padding_side must be 'left' or 'right', got {side!r}.")
-        ids, mask, types = (torch.full((len(rows), length), fill, dtype=torch.long)
-                            for fill in (self.pad_id, 0, 0))
-        for i, (row, tt) in enumerate(rows):
-            span = slice(length - len(row), length) if side == "left" else slice(0, len(row))
-            ids[i, span], mask[i, span], types[i, span] = torch.tensor(row), 1, torch.tensor(tt)
+        side = check_padding_side(padding_side or self.padding_side)
+        ids, mask = pad_rows([row for row, _ in rows], self.pad_id, side)
+        types, _ = pad_rows([tt for _, tt in rows], 0, side)
         labels = ids.masked_fill(types == 0, -100) if suffixes is not None else None
         return PaliGemmaInputs(pixel_values, ids, mask, types, labels)
 

@@ -14,7 +14,7 @@ from PIL import Image
 from gitdemo import weights
 from gitdemo.errors import CheckpointError, HubError, InputError
 from gitdemo.paligemma_outputs import MaskDecoder, masks_in_image, parse, parse_locations
-from gitdemo.paligemma_processing import LOC_TOKENS, SEG_TOKENS, load_paligemma_processor
+from gitdemo.processing.paligemma import LOC_TOKENS, SEG_TOKENS, load_paligemma_processor
 
 SIZE, N_IMG = 28, 4
 CORPUS = ["caption en", "describe the image in detail", "answer en what is on the table?", "detect cat ; dog",
@@ -327,7 +327,7 @@ def test_masks_in_image_handles_empty_boxes(tmp_path):
 
 
 def test_task_prompts():
-    from gitdemo.paligemma_processing import task_prompt
+    from gitdemo.processing.paligemma import task_prompt
 
     assert task_prompt("caption") == "caption en"
     assert task_prompt("answer", "  what is  this? ", lang="fr") == "answer fr what is this?"

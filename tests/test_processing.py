@@ -355,15 +355,15 @@ def test_load_processor_variants(tmp_path, bert_files, monkeypatch):
     (folder / "tokenizer.json").unlink()
     with pytest.raises(CheckpointError, match="tokenizer"):
         load_processor(folder)
-    # PaliGemma folders go to gitdemo.paligemma_processing (guarded: it may not exist yet)
+    # PaliGemma folders go to gitdemo.processing.paligemma (guarded: it may not exist yet)
     pali = tmp_path / "pali"
     pali.mkdir()
     (pali / "config.json").write_text(json.dumps({"model_type": "paligemma"}))
-    fake = types.ModuleType("gitdemo.paligemma_processing")
+    fake = types.ModuleType("gitdemo.processing.paligemma")
     fake.load_paligemma_processor = lambda folder: ("paligemma", Path(folder))
-    monkeypatch.setitem(sys.modules, "gitdemo.paligemma_processing", fake)
+    monkeypatch.setitem(sys.modules, "gitdemo.processing.paligemma", fake)
     assert load_processor(pali) == ("paligemma", pali)
-    monkeypatch.setitem(sys.modules, "gitdemo.paligemma_processing", None)  # as if absent
+    monkeypatch.setitem(sys.modules, "gitdemo.processing.paligemma", None)  # as if absent
     with pytest.raises(CheckpointError, match="PaliGemma"):
         load_processor(pali)
 

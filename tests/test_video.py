@@ -1,4 +1,4 @@
-"""gitdemo.video: which frames are picked, seeking on long clips, and the errors users can cause.
+"""gitdemo.io.video: which frames are picked, seeking on long clips, and the errors users can cause.
 
 Every test video is written here with PyAV; each frame shows its own number as a 4 x 4 grid of
 black/white blocks (bit b of the number -> block b), which survives lossy H.264 / VP9 / GIF coding.
@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 av = pytest.importorskip("av")
 
-from gitdemo import video  # noqa: E402
+from gitdemo.io import video  # noqa: E402
 from gitdemo.errors import InputError  # noqa: E402
-from gitdemo.video import VideoFrames, frame_indices, read_frames  # noqa: E402
+from gitdemo.io.video import VideoFrames, frame_indices, read_frames  # noqa: E402
 
 
 def numbered_frame(i, w=64, h=64):

@@ -1,1 +1,1 @@
-"""Reading what comes from outside: images, video frames, checkpoints, the Hugging Face Hub."""
+"""Inputs: image and video files, checkpoints and the Hugging Face Hub."""

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import examples, models, widgets
-from .explore import Decoding
+from .. import controls, examples, registry
+from ..explorer import Explorer
+from ..explore import Decoding
 
 
 def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0, top_p=0.9, seed=0,
@@ -16,9 +17,10 @@ def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3
     """Describe an image. Yields the caption so far after every token; the last update also carries the
     attention data: {"text", "tokens": [{"text", "id", "attention": rows x cols}], "grid", "frames", ...}."""
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
-    images = widgets.open_images(image)
-    loaded = models.CACHE.get(model or models.default_model("caption"), widgets.progress_callback(progress))
-    yield from widgets.stream_generation(loaded, images, None, settings)
+    images = controls.open_images(image)
+    loaded = registry.CACHE.get(model or registry.default_model("caption"), controls.progress_callback(progress),
+                                family=registry.GIT)
+    yield from controls.stream_generation(loaded, images, None, settings)
 
 
 def example_caption(image, model):
@@ -32,21 +34,20 @@ def build() -> None:
                     "Then click any word of the caption to see where the model looked when it wrote it.")
         with gr.Row():
             with gr.Column(scale=1):
-                image = widgets.ImageUpload(label="Image", type="filepath", sources=["upload", "clipboard"],
-                                            elem_id="caption-image", height=320)
-                model = widgets.model_picker("caption", "caption-model")
-                controls = widgets.decoding_controls("caption")
+                image = controls.image_upload("caption-image")
+                model = controls.model_picker("caption", "caption-model")
+                decoding_ui = controls.decoding_controls("caption")
                 run = gr.Button("Caption", variant="primary", elem_id="caption-run")
             with gr.Column(scale=1):
                 text = gr.Textbox(label="Caption", lines=2, interactive=False, buttons=["copy"], elem_id="caption-text")
                 with gr.Accordion("Attention data, as the API returns it (JSON)", open=False):
                     data = gr.JSON(label="Attention data", elem_id="caption-json")
-                gr.Examples(examples.caption_rows(models.EMBEDDED, models.default_model("caption")), [image, model],
-                            [text, data], fn=widgets.guard(example_caption), cache_examples=True, cache_mode="lazy",
+                gr.Examples(examples.caption_rows(registry.EMBEDDED, registry.default_model("caption")), [image, model],
+                            [text, data], fn=controls.guard(example_caption), cache_examples=True, cache_mode="lazy",
                             label="Examples (results cached after first use; greedy decoding)",
                             api_visibility="private", elem_id="caption-examples")
-        explorer = widgets.Explorer("caption")
-    run.click(widgets.guard(caption), [image, model, *controls.inputs], [text, data], api_name="caption",
-              concurrency_id=widgets.GENERATE, concurrency_limit=models.QUEUE_WORKERS,
+        explorer = Explorer("caption")
+    run.click(controls.guard(caption), [image, model, *decoding_ui.inputs], [text, data], api_name="caption",
+              concurrency_id=controls.GENERATE, concurrency_limit=registry.QUEUE_WORKERS,
               show_progress="minimal")
     explorer.wire(image, data)

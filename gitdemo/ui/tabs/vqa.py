@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import examples, models, widgets
-from .explore import Decoding
+from .. import controls, examples, registry
+from ..explorer import Explorer
+from ..explore import Decoding
 
 
 def vqa(image, question, model=None, decoding="greedy", max_new_tokens=10, num_beams=3, temperature=1.0, top_p=0.9,
@@ -16,10 +17,11 @@ def vqa(image, question, model=None, decoding="greedy", max_new_tokens=10, num_b
     """Answer a question about an image (GIT's prompt: [CLS] question, then the answer is generated).
     Yields the answer so far per token; the last update carries the attention data."""
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
-    images = widgets.open_images(image)
-    q = widgets.clean_question(question, required=True)
-    loaded = models.CACHE.get(model or models.default_model("vqa"), widgets.progress_callback(progress))
-    yield from widgets.stream_generation(loaded, images, q, settings)
+    images = controls.open_images(image)
+    q = controls.clean_question(question, required=True)
+    loaded = registry.CACHE.get(model or registry.default_model("vqa"), controls.progress_callback(progress),
+                                family=registry.GIT)
+    yield from controls.stream_generation(loaded, images, q, settings)
 
 
 def example_vqa(image, question, model):
@@ -32,26 +34,26 @@ def build() -> None:
                     "continues it with the answer; the explorer shows where each answer token looked.")
         with gr.Row():
             with gr.Column(scale=1):
-                image = widgets.ImageUpload(label="Image", type="filepath", sources=["upload", "clipboard"],
-                                            elem_id="vqa-image", height=320)
+                image = controls.image_upload("vqa-image")
                 question = gr.Textbox(label="Question", placeholder="what color is the circle?", max_lines=3,
                                       elem_id="vqa-question")
-                model = widgets.model_picker("vqa", "vqa-model")
-                controls = widgets.decoding_controls("vqa", max_new_tokens=10)
+                model = controls.model_picker("vqa", "vqa-model")
+                decoding_ui = controls.decoding_controls("vqa", max_new_tokens=10)
                 run = gr.Button("Answer", variant="primary", elem_id="vqa-run")
             with gr.Column(scale=1):
                 text = gr.Textbox(label="Answer", lines=1, interactive=False, buttons=["copy"], elem_id="vqa-text")
                 with gr.Accordion("Attention data, as the API returns it (JSON)", open=False):
                     data = gr.JSON(label="Attention data", elem_id="vqa-json")
-                gr.Examples(examples.vqa_rows(models.EMBEDDED, models.default_model("vqa")), [image, question, model],
-                            [text, data], fn=widgets.guard(example_vqa), cache_examples=True, cache_mode="lazy",
+                gr.Examples(examples.vqa_rows(registry.EMBEDDED, registry.default_model("vqa")),
+                            [image, question, model], [text, data], fn=controls.guard(example_vqa),
+                            cache_examples=True, cache_mode="lazy",
                             label="Examples (results cached after first use; greedy decoding)",
                             api_visibility="private", elem_id="vqa-examples")
-        explorer = widgets.Explorer("vqa")
-    run.click(widgets.guard(vqa), [image, question, model, *controls.inputs], [text, data], api_name="vqa",
-              concurrency_id=widgets.GENERATE, concurrency_limit=models.QUEUE_WORKERS,
+        explorer = Explorer("vqa")
+    run.click(controls.guard(vqa), [image, question, model, *decoding_ui.inputs], [text, data], api_name="vqa",
+              concurrency_id=controls.GENERATE, concurrency_limit=registry.QUEUE_WORKERS,
               show_progress="minimal")
-    question.submit(widgets.guard(vqa), [image, question, model, *controls.inputs], [text, data],
-                    api_visibility="private", concurrency_id=widgets.GENERATE,
-                    concurrency_limit=models.QUEUE_WORKERS, show_progress="minimal")
+    question.submit(controls.guard(vqa), [image, question, model, *decoding_ui.inputs], [text, data],
+                    api_visibility="private", concurrency_id=controls.GENERATE,
+                    concurrency_limit=registry.QUEUE_WORKERS, show_progress="minimal")
     explorer.wire(image, data)

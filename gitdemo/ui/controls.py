@@ -148,6 +148,11 @@ def clean_question(question, required: bool) -> str | None:
     return q
 
 
+def load_git(model: str | None, task: str, progress) -> registry.Loaded:
+    """The GIT model a generation tab asked for (the tab's default when none), from the one cache."""
+    return registry.CACHE.get(model or registry.default_model(task), progress_callback(progress), family=registry.GIT)
+
+
 def stream_generation(loaded: registry.Loaded, images, question, decoding: Decoding, extra: dict | None = None):
     """(text, payload) per update; the payload (API JSON) only with the last one."""
     yield "", None  # clears the previous text and the explorer at once
@@ -159,6 +164,26 @@ def stream_generation(loaded: registry.Loaded, images, question, decoding: Decod
             yield text, (payload if payload is not None else gr.skip())
 
 
+
+# ----------------------------------------------------------------------------- the GIT tabs' shared pieces
+def result_column(key: str, label: str, lines: int, rows: list, inputs: list, example_fn: Callable):
+    """The text box, the JSON the API returns, and the cached examples (greedy) of a generation tab."""
+    text = gr.Textbox(label=label, lines=lines, interactive=False, buttons=["copy"], elem_id=f"{key}-text")
+    with gr.Accordion("Attention data, as the API returns it (JSON)", open=False):
+        data = gr.JSON(label="Attention data", elem_id=f"{key}-json")
+    gr.Examples(rows, inputs, [text, data], fn=guard(example_fn), cache_examples=True, cache_mode="lazy",
+                label="Examples (results cached after first use; greedy decoding)", api_visibility="private",
+                elem_id=f"{key}-examples")
+    return text, data
+
+
+def on_generate(event, fn: Callable, inputs: list, outputs: list, api_name: str | None = None) -> None:
+    """Wire a generation to `event` (e.g. `button.click`): the API name when public, one shared concurrency
+    group (compute slots are taken inside, by `registry.COMPUTE`)."""
+    visibility = dict(api_name=api_name) if api_name else dict(api_visibility="private")
+    event(guard(fn), inputs, outputs, concurrency_id=GENERATE, concurrency_limit=registry.QUEUE_WORKERS,
+          show_progress="minimal", **visibility)
+
 __all__ = ["ImageUpload", "image_upload", "model_picker", "decoding_controls", "DecodingControls", "guard",
            "open_images", "open_video", "clean_question", "stream_generation", "progress_callback", "GENERATE",
-           "EXPLORE"]
+           "EXPLORE", "result_column", "on_generate", "load_git"]

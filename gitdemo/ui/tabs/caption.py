@@ -18,8 +18,7 @@ def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3
     attention data: {"text", "tokens": [{"text", "id", "attention": rows x cols}], "grid", "frames", ...}."""
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     images = controls.open_images(image)
-    loaded = registry.CACHE.get(model or registry.default_model("caption"), controls.progress_callback(progress),
-                                family=registry.GIT)
+    loaded = controls.load_git(model, "caption", progress)
     yield from controls.stream_generation(loaded, images, None, settings)
 
 
@@ -39,15 +38,8 @@ def build() -> None:
                 decoding_ui = controls.decoding_controls("caption")
                 run = gr.Button("Caption", variant="primary", elem_id="caption-run")
             with gr.Column(scale=1):
-                text = gr.Textbox(label="Caption", lines=2, interactive=False, buttons=["copy"], elem_id="caption-text")
-                with gr.Accordion("Attention data, as the API returns it (JSON)", open=False):
-                    data = gr.JSON(label="Attention data", elem_id="caption-json")
-                gr.Examples(examples.caption_rows(registry.EMBEDDED, registry.default_model("caption")), [image, model],
-                            [text, data], fn=controls.guard(example_caption), cache_examples=True, cache_mode="lazy",
-                            label="Examples (results cached after first use; greedy decoding)",
-                            api_visibility="private", elem_id="caption-examples")
+                rows = examples.caption_rows(registry.EMBEDDED, registry.default_model("caption"))
+                text, data = controls.result_column("caption", "Caption", 2, rows, [image, model], example_caption)
         explorer = Explorer("caption")
-    run.click(controls.guard(caption), [image, model, *decoding_ui.inputs], [text, data], api_name="caption",
-              concurrency_id=controls.GENERATE, concurrency_limit=registry.QUEUE_WORKERS,
-              show_progress="minimal")
+    controls.on_generate(run.click, caption, [image, model, *decoding_ui.inputs], [text, data], api_name="caption")
     explorer.wire(image, data)

@@ -157,10 +157,8 @@ def _build_ready() -> None:
     builder = controls.guard(build_prompt)
     for c in (task, text, lang):
         c.input(builder, [task, text, lang], prompt, api_visibility="private", show_progress="hidden")
-    run.click(controls.guard(paligemma), [image, prompt, model, folder, *decoding_ui.inputs],
-              [answer, boxes, loc_note, data],
-              api_name=API_NAME, concurrency_id=controls.GENERATE, concurrency_limit=registry.QUEUE_WORKERS,
-              show_progress="minimal")
+    controls.on_generate(run.click, paligemma, [image, prompt, model, folder, *decoding_ui.inputs],
+                         [answer, boxes, loc_note, data], api_name=API_NAME)
     explorer.wire(image, data)
     draw.click(controls.guard(example_mask), [model, folder, prompt, mask_answer], [pali_mask, pali_text, git_mask,
                                                                                   git_text],

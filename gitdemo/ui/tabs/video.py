@@ -23,8 +23,7 @@ def video(video, question="", model=None, decoding="greedy", max_new_tokens=20, 
     if video is None or video == "":
         raise InputError("Upload a video first (or click one of the examples).")
     q = controls.clean_question(question, required=False)
-    loaded = registry.CACHE.get(model or registry.default_model("video"), controls.progress_callback(progress),
-                                family=registry.GIT)
+    loaded = controls.load_git(model, "video", progress)
     frames = controls.open_video(video, loaded.model.config.num_frames)
     info = {"video": {"frame_indices": frames.indices, "fps": frames.fps, "duration": frames.duration,
                       "total_frames": frames.total_frames, "note": frames.note}}
@@ -51,15 +50,9 @@ def build() -> None:
                 decoding_ui = controls.decoding_controls("video")
                 run = gr.Button("Describe the video", variant="primary", elem_id="video-run")
             with gr.Column(scale=1):
-                text = gr.Textbox(label="Text", lines=2, interactive=False, buttons=["copy"], elem_id="video-text")
-                with gr.Accordion("Attention data, as the API returns it (JSON)", open=False):
-                    data = gr.JSON(label="Attention data", elem_id="video-json")
-                gr.Examples(examples.video_rows(registry.EMBEDDED), [clip, question, model], [text, data],
-                            fn=controls.guard(example_video), cache_examples=True, cache_mode="lazy",
-                            label="Examples (results cached after first use; greedy decoding)",
-                            api_visibility="private", elem_id="video-examples")
+                text, data = controls.result_column("video", "Text", 2, examples.video_rows(registry.EMBEDDED),
+                                                    [clip, question, model], example_video)
         explorer = Explorer("video", video=True)
-    run.click(controls.guard(video), [clip, question, model, *decoding_ui.inputs], [text, data], api_name="video",
-              concurrency_id=controls.GENERATE, concurrency_limit=registry.QUEUE_WORKERS,
-              show_progress="minimal")
+    controls.on_generate(run.click, video, [clip, question, model, *decoding_ui.inputs], [text, data],
+                         api_name="video")
     explorer.wire(clip, data)

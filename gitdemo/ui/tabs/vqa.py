@@ -19,8 +19,7 @@ def vqa(image, question, model=None, decoding="greedy", max_new_tokens=10, num_b
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     images = controls.open_images(image)
     q = controls.clean_question(question, required=True)
-    loaded = registry.CACHE.get(model or registry.default_model("vqa"), controls.progress_callback(progress),
-                                family=registry.GIT)
+    loaded = controls.load_git(model, "vqa", progress)
     yield from controls.stream_generation(loaded, images, q, settings)
 
 
@@ -41,19 +40,10 @@ def build() -> None:
                 decoding_ui = controls.decoding_controls("vqa", max_new_tokens=10)
                 run = gr.Button("Answer", variant="primary", elem_id="vqa-run")
             with gr.Column(scale=1):
-                text = gr.Textbox(label="Answer", lines=1, interactive=False, buttons=["copy"], elem_id="vqa-text")
-                with gr.Accordion("Attention data, as the API returns it (JSON)", open=False):
-                    data = gr.JSON(label="Attention data", elem_id="vqa-json")
-                gr.Examples(examples.vqa_rows(registry.EMBEDDED, registry.default_model("vqa")),
-                            [image, question, model], [text, data], fn=controls.guard(example_vqa),
-                            cache_examples=True, cache_mode="lazy",
-                            label="Examples (results cached after first use; greedy decoding)",
-                            api_visibility="private", elem_id="vqa-examples")
+                rows = examples.vqa_rows(registry.EMBEDDED, registry.default_model("vqa"))
+                text, data = controls.result_column("vqa", "Answer", 1, rows, [image, question, model], example_vqa)
         explorer = Explorer("vqa")
-    run.click(controls.guard(vqa), [image, question, model, *decoding_ui.inputs], [text, data], api_name="vqa",
-              concurrency_id=controls.GENERATE, concurrency_limit=registry.QUEUE_WORKERS,
-              show_progress="minimal")
-    question.submit(controls.guard(vqa), [image, question, model, *decoding_ui.inputs], [text, data],
-                    api_visibility="private", concurrency_id=controls.GENERATE,
-                    concurrency_limit=registry.QUEUE_WORKERS, show_progress="minimal")
+    inputs = [image, question, model, *decoding_ui.inputs]
+    controls.on_generate(run.click, vqa, inputs, [text, data], api_name="vqa")
+    controls.on_generate(question.submit, vqa, inputs, [text, data])
     explorer.wire(image, data)

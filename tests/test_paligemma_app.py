@@ -316,3 +316,24 @@ def test_offline_without_any_paligemma_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setenv("GITDEMO_LOCAL_MODELS", "0")
     with pytest.raises(InputError, match="local folders"):
         registry.resolve(None, registry.PALIGEMMA, str(tmp_path))
+
+
+def test_one_registry_serves_both_families(tmp_path):
+    """One cache for every tab: each tab takes only its family's names; the explorer finds the model of a
+    result JSON whichever family wrote it; a path is never a model name."""
+    from gitdemo.errors import GitDemoError
+    from gitdemo.ui import registry
+
+    pali = registry.PALI_MODELS[0]
+    assert registry.resolve(pali, registry.PALIGEMMA) == pali and registry.family(pali) == registry.PALIGEMMA
+    assert registry.resolve(None, registry.GIT) == registry.EMBEDDED and registry.family("embedded") == registry.GIT
+    with pytest.raises(GitDemoError, match="Unknown model"):
+        registry.resolve(pali, registry.GIT)  # the caption tab does not run PaliGemma
+    with pytest.raises(InputError, match="Unknown PaliGemma model"):
+        registry.resolve(registry.EMBEDDED, registry.PALIGEMMA)
+    with pytest.raises(GitDemoError, match="Unknown model"):
+        registry.resolve(str(tmp_path), registry.GIT, folder=str(tmp_path))  # folders are PaliGemma-only
+    assert registry.key_of({"model": "embedded"}) == registry.EMBEDDED
+    assert registry.key_of({"model": "local folder", "model_key": pali}) == pali
+    with pytest.raises(InputError, match="not a PaliGemma checkpoint folder"):
+        registry.key_of({"model_key": str(tmp_path)})

@@ -204,7 +204,7 @@ def _free_port() -> int:
 def demo():
     import gradio as gr
 
-    from gitdemo.ui import paligemma_tab
+    from gitdemo.ui.tabs import paligemma as paligemma_tab
 
     with gr.Blocks(analytics_enabled=False) as blocks:
         with gr.Tabs():
@@ -213,7 +213,7 @@ def demo():
 
 
 def test_tab_builds_with_named_endpoint(demo):
-    from gitdemo.ui import paligemma_tab
+    from gitdemo.ui.tabs import paligemma as paligemma_tab
 
     assert paligemma_tab.available()
     cfg = demo.get_config_file()
@@ -285,14 +285,14 @@ def test_api_missing_model_is_a_clear_error(client, picture, tmp_path):
 def test_explorer_builds_from_the_result_json(tiny, loaded, picture):
     import gradio as gr
 
-    from gitdemo.ui import paligemma_tab
+    from gitdemo.ui.explorer import Explorer
 
     model, processor = loaded
     _, path = picture
     result = pp.run(model, processor, picture[0], "caption en", max_new_tokens=3)
     payload = {"model_key": str(tiny.resolve()), **result.to_json()}
     with gr.Blocks(analytics_enabled=False):
-        explorer = paligemma_tab._explorer_class()("pg-test")
+        explorer = Explorer("pg-test")
     out = explorer._build(str(path), payload, "mean", "mean", True, True, 0.5, "viridis", 1)
     assert len(out) == 10 + len(explorer.figure_outputs)
     expl, chips, status = out[0], out[1], out[7]
@@ -304,15 +304,36 @@ def test_explorer_builds_from_the_result_json(tiny, loaded, picture):
 
 
 def test_offline_without_any_paligemma_says_what_to_do(monkeypatch, tmp_path):
-    from gitdemo.ui import models, paligemma_tab
+    from gitdemo.ui import registry
 
     monkeypatch.setenv("GITDEMO_EMBEDDED_PALIGEMMA", str(tmp_path))  # no config.json there
-    monkeypatch.setattr(models, "_online", False)
-    monkeypatch.setattr(paligemma_tab, "_cached", lambda repo: False)
-    note = paligemma_tab.offline_note()
+    monkeypatch.setattr(registry, "_online", False)
+    monkeypatch.setattr(registry, "_cached", lambda repo: False)
+    note = registry.offline_note()
     assert "HF_TOKEN" in note and "licence" in note and "local folder" in note
-    assert paligemma_tab.default_model() == paligemma_tab.PALI_MODELS[0]
-    assert [v for _, v in paligemma_tab.choices()] == paligemma_tab.PALI_MODELS
+    assert registry.default_model("paligemma") == registry.PALI_MODELS[0]
+    assert [v for _, v in registry.dropdown_choices("paligemma")] == registry.PALI_MODELS
     monkeypatch.setenv("GITDEMO_LOCAL_MODELS", "0")
     with pytest.raises(InputError, match="local folders"):
-        paligemma_tab._key(None, str(tmp_path))
+        registry.resolve(None, registry.PALIGEMMA, str(tmp_path))
+
+
+def test_one_registry_serves_both_families(tmp_path):
+    """One cache for every tab: each tab takes only its family's names; the explorer finds the model of a
+    result JSON whichever family wrote it; a path is never a model name."""
+    from gitdemo.errors import GitDemoError
+    from gitdemo.ui import registry
+
+    pali = registry.PALI_MODELS[0]
+    assert registry.resolve(pali, registry.PALIGEMMA) == pali and registry.family(pali) == registry.PALIGEMMA
+    assert registry.resolve(None, registry.GIT) == registry.EMBEDDED and registry.family("embedded") == registry.GIT
+    with pytest.raises(GitDemoError, match="Unknown model"):
+        registry.resolve(pali, registry.GIT)  # the caption tab does not run PaliGemma
+    with pytest.raises(InputError, match="Unknown PaliGemma model"):
+        registry.resolve(registry.EMBEDDED, registry.PALIGEMMA)
+    with pytest.raises(GitDemoError, match="Unknown model"):
+        registry.resolve(str(tmp_path), registry.GIT, folder=str(tmp_path))  # folders are PaliGemma-only
+    assert registry.key_of({"model": "embedded"}) == registry.EMBEDDED
+    assert registry.key_of({"model": "local folder", "model_key": pali}) == pali
+    with pytest.raises(InputError, match="not a PaliGemma checkpoint folder"):
+        registry.key_of({"model_key": str(tmp_path)})

@@ -1,9 +1,9 @@
 """The Gradio app: `build_demo()` assembles the tabs; `launch_options()` is what `app.py` passes to launch.
 
-One module per tab (caption_tab, vqa_tab, video_tab, mask_tab, paligemma_tab), the shared
-widgets and attention explorer in `widgets`, the Gradio-free logic in `explore`, models in
-`models`, examples in `examples`. Named API endpoints (the stable contract for gradio_client):
-`/caption`, `/vqa`, `/video`, `/mask`, and `/paligemma` (the PaliGemma tab's own module).
+One module per tab in `tabs/` (caption, vqa, video, mask, paligemma), the shared inputs and
+handlers in `controls`, the one attention explorer in `explorer`, the Gradio-free logic in
+`explore`, the one model cache in `registry`, the example rows in `examples`. Named API endpoints
+(the stable contract for gradio_client): `/caption`, `/vqa`, `/video`, `/mask` and `/paligemma`.
 """
 from __future__ import annotations
 
@@ -27,27 +27,28 @@ CSS = """
 def _examples_fingerprint() -> str:
     """Cached example outputs belong to one embedded model and one example set: key the cache folder on both."""
     from ..loading import EMBEDDED_GIT
-    from . import examples, models
+    from . import examples, registry
 
     h = hashlib.sha256()
-    folder = models.embedded_path() or str(EMBEDDED_GIT)
+    folder = registry.embedded_path() or str(EMBEDDED_GIT)
     for name in ("config.json", "model.safetensors"):
         path = os.path.join(folder, name)
         if os.path.isfile(path):
             st = os.stat(path)
             h.update(f"{name}:{st.st_size}:{int(st.st_mtime)}".encode())
     h.update(json.dumps(examples.truth(), sort_keys=True).encode())
-    h.update(json.dumps({t: models.default_model(t) for t in ("caption", "vqa", "video")}).encode())
+    h.update(json.dumps({t: registry.default_model(t) for t in ("caption", "vqa", "video")}).encode())
     return h.hexdigest()[:12]
 
 
 def build_demo():
     import gradio as gr
 
-    from . import caption_tab, mask_tab, models, paligemma_tab, video_tab, vqa_tab
+    from . import registry
+    from .tabs import TABS
 
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", os.path.join(".gradio", "cached_examples", _examples_fingerprint()))
-    offline = "" if models.hub_online() else (
+    offline = "" if registry.hub_online() else (
         " **Offline:** the Hugging Face Hub cannot be reached, so the embedded Shapes model is the default; "
         "other models work once they are in the local cache.")
     with gr.Blocks(title="gitdemo: how GIT looks at images", analytics_enabled=False) as demo:
@@ -56,11 +57,8 @@ def build_demo():
                     "Caption a picture, ask about it, describe a video, then click any generated word to see its "
                     "attention over the image, layer by layer and head by head." + offline)
         with gr.Tabs():
-            caption_tab.build()
-            vqa_tab.build()
-            video_tab.build()
-            mask_tab.build()
-            paligemma_tab.build()
+            for tab in TABS:
+                tab.build()
     return demo
 
 
@@ -78,7 +76,7 @@ def launch_options() -> dict:
 
 def serve(demo=None):
     """Queue and launch (what `python app.py` does)."""
-    from .models import compute_slots
+    from .registry import compute_slots
 
     demo = demo or build_demo()
     demo.queue(default_concurrency_limit=compute_slots(), max_size=128)

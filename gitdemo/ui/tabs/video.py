@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..errors import InputError
-from . import examples, models, widgets
-from .explore import Decoding
+from ...errors import InputError
+from .. import controls, examples, registry
+from ..explorer import Explorer
+from ..explore import Decoding
 
 
 def video(video, question="", model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0,
@@ -21,14 +22,14 @@ def video(video, question="", model=None, decoding="greedy", max_new_tokens=20, 
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     if video is None or video == "":
         raise InputError("Upload a video first (or click one of the examples).")
-    q = widgets.clean_question(question, required=False)
-    loaded = models.CACHE.get(model or models.default_model("video"), widgets.progress_callback(progress))
-    frames = widgets.open_video(video, loaded.model.config.num_frames)
+    q = controls.clean_question(question, required=False)
+    loaded = controls.load_git(model, "video", progress)
+    frames = controls.open_video(video, loaded.model.config.num_frames)
     info = {"video": {"frame_indices": frames.indices, "fps": frames.fps, "duration": frames.duration,
                       "total_frames": frames.total_frames, "note": frames.note}}
     if frames.note:
         gr.Info(frames.note)
-    yield from widgets.stream_generation(loaded, frames.frames, q, settings, extra=info)
+    yield from controls.stream_generation(loaded, frames.frames, q, settings, extra=info)
 
 
 def example_video(clip, question, model):
@@ -45,19 +46,13 @@ def build() -> None:
                 clip = gr.Video(label="Video", sources=["upload"], elem_id="video-input", height=300)
                 question = gr.Textbox(value="", label="Question (optional: leave empty for a caption)", max_lines=3,
                                       placeholder="which way is the square moving?", elem_id="video-question")
-                model = widgets.model_picker("video", "video-model")
-                controls = widgets.decoding_controls("video")
+                model = controls.model_picker("video", "video-model")
+                decoding_ui = controls.decoding_controls("video")
                 run = gr.Button("Describe the video", variant="primary", elem_id="video-run")
             with gr.Column(scale=1):
-                text = gr.Textbox(label="Text", lines=2, interactive=False, buttons=["copy"], elem_id="video-text")
-                with gr.Accordion("Attention data, as the API returns it (JSON)", open=False):
-                    data = gr.JSON(label="Attention data", elem_id="video-json")
-                gr.Examples(examples.video_rows(models.EMBEDDED), [clip, question, model], [text, data],
-                            fn=widgets.guard(example_video), cache_examples=True, cache_mode="lazy",
-                            label="Examples (results cached after first use; greedy decoding)",
-                            api_visibility="private", elem_id="video-examples")
-        explorer = widgets.Explorer("video", video=True)
-    run.click(widgets.guard(video), [clip, question, model, *controls.inputs], [text, data], api_name="video",
-              concurrency_id=widgets.GENERATE, concurrency_limit=models.QUEUE_WORKERS,
-              show_progress="minimal")
+                text, data = controls.result_column("video", "Text", 2, examples.video_rows(registry.EMBEDDED),
+                                                    [clip, question, model], example_video)
+        explorer = Explorer("video", video=True)
+    controls.on_generate(run.click, video, [clip, question, model, *decoding_ui.inputs], [text, data],
+                         api_name="video")
     explorer.wire(clip, data)

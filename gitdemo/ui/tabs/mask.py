@@ -9,18 +9,18 @@ from __future__ import annotations
 import gradio as gr
 import torch
 
-from .. import explain, viz
-from . import explore, models, widgets
+from ... import explain, viz
+from .. import controls, explore, registry
 
 
 def mask_view(model=None, kind="image", question="", generated="a red circle", progress=gr.Progress()):
-    loaded = models.CACHE.get(model or models.EMBEDDED, widgets.progress_callback(progress))
+    loaded = registry.CACHE.get(model or registry.EMBEDDED, controls.progress_callback(progress), family=registry.GIT)
     tok, cfg = loaded.processor.tokenizer, loaded.model.config
     frames = cfg.num_frames if kind == "video" else 1
     if kind == "video" and frames == 1:
-        raise gr.Error(f"{models.label(loaded.name)} reads single images, not videos: pick a video model.")
+        raise gr.Error(f"{registry.label(loaded.name)} reads single images, not videos: pick a video model.")
     layout = explain.ImageLayout.for_model(loaded.model, frames)
-    q = widgets.clean_question(question, required=False)
+    q = controls.clean_question(question, required=False)
     prompt = tok.encode_prompt(q) if q else [tok.cls_token_id]
     output = tok.encode(generated, add_special_tokens=False) if generated and generated.strip() else []
     limit = cfg.max_position_embeddings
@@ -48,7 +48,7 @@ def build() -> None:
                     "not from a second implementation; each tab's explorer also shows the mask of its own result.")
         with gr.Row():
             with gr.Column(scale=1):
-                model = gr.Dropdown(models.dropdown_choices("mask"), value=models.EMBEDDED, label="Model",
+                model = gr.Dropdown(registry.dropdown_choices("mask"), value=registry.EMBEDDED, label="Model",
                                     elem_id="mask-model")
                 kind = gr.Radio(["image", "video"], value="image", label="Input", elem_id="mask-kind")
                 question = gr.Textbox(label="Question (optional)", placeholder="what color is the circle?",
@@ -60,9 +60,9 @@ def build() -> None:
                                  buttons=["download", "fullscreen"], elem_id="mask-image")
                 caption = gr.Markdown(elem_id="mask-caption")
     inputs = [model, kind, question, generated]
-    run.click(widgets.guard(mask_view), inputs, [image, caption], api_name="mask", concurrency_id=widgets.EXPLORE)
-    tab.select(widgets.guard(mask_view), inputs, [image, caption], api_visibility="private",
-               concurrency_id=widgets.EXPLORE)
+    run.click(controls.guard(mask_view), inputs, [image, caption], api_name="mask", concurrency_id=controls.EXPLORE)
+    tab.select(controls.guard(mask_view), inputs, [image, caption], api_visibility="private",
+               concurrency_id=controls.EXPLORE)
     for box in (question, generated):
-        box.submit(widgets.guard(mask_view), inputs, [image, caption], api_visibility="private",
-                   concurrency_id=widgets.EXPLORE)
+        box.submit(controls.guard(mask_view), inputs, [image, caption], api_visibility="private",
+                   concurrency_id=controls.EXPLORE)

@@ -1,0 +1,189 @@
+"""Gradio pieces every tab shares: the image input, model picker, decoding controls, error handling,
+progress, opening inputs, and the streaming generation handler (the explorer is in `explorer`)."""
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+import gradio as gr
+
+from ..errors import GitDemoError, InputError
+from . import explore, registry
+from .explore import Decoding
+
+log = logging.getLogger("gitdemo.ui")
+GENERATE = "generate"  # one concurrency group for every generation, whatever the tab (see registry.COMPUTE)
+EXPLORE = "explore"
+
+
+# ----------------------------------------------------------------------------- inputs
+class ImageUpload(gr.Image):
+    """A `gr.Image` that passes the uploaded file's path on without decoding it.
+
+    gr.Image opens every upload with PIL before the app sees it, so a text file renamed .png
+    fails inside Gradio with a generic "Error". Here the app opens it (`processing.open_image`)
+    and says what is wrong. The browser side is the ordinary Image component.
+    """
+
+    is_template = True  # render with the frontend of the parent class (gr.Image)
+
+    def preprocess(self, payload):
+        if payload is not None and getattr(payload, "path", None) and not str(payload.url or "").startswith("data:"):
+            return str(payload.path)
+        return super().preprocess(payload)
+
+
+def image_upload(elem_id: str) -> ImageUpload:
+    """The image input of every tab (upload or paste; the app opens the file itself)."""
+    return ImageUpload(label="Image", type="filepath", sources=["upload", "clipboard"], elem_id=elem_id, height=320)
+
+
+def model_picker(task: str, elem_id: str) -> gr.Dropdown:
+    return gr.Dropdown(registry.dropdown_choices(task), value=registry.default_model(task), label="Model",
+                       info="The Shapes model is small, offline and trained on the synthetic scenes; the Microsoft "
+                            "checkpoints download on first use.", elem_id=elem_id)
+
+
+@dataclass
+class DecodingControls:
+    mode: gr.Radio
+    max_new_tokens: gr.Slider
+    num_beams: gr.Slider
+    temperature: gr.Slider
+    top_p: gr.Slider
+    seed: gr.Number
+
+    @property
+    def inputs(self) -> list:
+        return [self.mode, self.max_new_tokens, self.num_beams, self.temperature, self.top_p, self.seed]
+
+
+def decoding_controls(key: str, max_new_tokens: int | None = None) -> DecodingControls:
+    d = Decoding()
+    if max_new_tokens is not None:
+        d.max_new_tokens = max_new_tokens
+    with gr.Accordion("Decoding", open=False):
+        mode = gr.Radio(list(explore.DECODING), value=d.mode, label="Decoding",
+                        info="greedy: the likeliest token each step (streams); beam: keeps several candidates and "
+                             "shows the best at the end; sampling: draws tokens at random (streams).",
+                        elem_id=f"{key}-decoding")
+        max_new = gr.Slider(1, explore.MAX_NEW_TOKENS, value=d.max_new_tokens, step=1, precision=0,
+                            label="Max new tokens")
+        beams = gr.Slider(2, 8, value=d.num_beams, step=1, precision=0, label="Beams (beam search)")
+        with gr.Row():
+            temperature = gr.Slider(0.1, 2.0, value=d.temperature, step=0.05, label="Temperature (sampling)")
+            top_p = gr.Slider(0.05, 1.0, value=d.top_p, step=0.05, label="Top-p (sampling)")
+        seed = gr.Number(value=d.seed, precision=0, label="Seed (sampling: same seed, same text)")
+    return DecodingControls(mode, max_new, beams, temperature, top_p, seed)
+
+
+# ----------------------------------------------------------------------------- errors
+def _as_gr_error(exc: Exception) -> gr.Error:
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, GitDemoError):
+        return gr.Error(registry.scrub(str(exc)))
+    log.exception("unexpected error in the app")
+    return gr.Error(f"Something went wrong on the server ({type(exc).__name__}). Try again, or try another input; "
+                    f"the app keeps running.")
+
+
+def guard(fn: Callable) -> Callable:
+    """Turn GitDemoError (and anything unexpected) into a gr.Error with a sentence; works for generators."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a message, the server lives on
+                raise _as_gr_error(exc) from exc
+        return gen
+
+    @functools.wraps(fn)
+    def plain(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            raise _as_gr_error(exc) from exc
+    return plain
+
+
+def progress_callback(progress) -> Callable[[float, str], None]:
+    def report(fraction: float, message: str) -> None:
+        try:
+            progress(fraction, desc=message)
+        except Exception:  # noqa: BLE001 - progress is a nicety (absent over some API paths)
+            pass
+    return report
+
+
+# ----------------------------------------------------------------------------- opening inputs
+def open_images(path) -> list:
+    from ..processing import open_image
+
+    if path is None or path == "":
+        raise InputError("Upload an image first (or click one of the examples).")
+    return [open_image(path)]
+
+
+def open_video(path, num_frames: int):
+    from ..video import read_frames
+
+    if path is None or path == "":
+        raise InputError("Upload a video first (or click one of the examples).")
+    if isinstance(path, dict):  # an old-style {"video": ...} payload
+        path = path.get("video") or path.get("path")
+    return read_frames(path, num_frames)
+
+
+def clean_question(question, required: bool) -> str | None:
+    q = " ".join(str(question or "").split())
+    if not q:
+        if required:
+            raise InputError("Type a question first (to describe the image instead, use the Caption tab).")
+        return None
+    return q
+
+
+def load_git(model: str | None, task: str, progress) -> registry.Loaded:
+    """The GIT model a generation tab asked for (the tab's default when none), from the one cache."""
+    return registry.CACHE.get(model or registry.default_model(task), progress_callback(progress), family=registry.GIT)
+
+
+def stream_generation(loaded: registry.Loaded, images, question, decoding: Decoding, extra: dict | None = None):
+    """(text, payload) per update; the payload (API JSON) only with the last one."""
+    yield "", None  # clears the previous text and the explorer at once
+    with registry.COMPUTE:  # released on return, error, or when the user goes away (generator closed)
+        for text, payload in explore.generate(loaded.model, loaded.processor, images, question, decoding,
+                                              loaded.name):
+            if payload is not None and extra:
+                payload.update(extra)
+            yield text, (payload if payload is not None else gr.skip())
+
+
+
+# ----------------------------------------------------------------------------- the GIT tabs' shared pieces
+def result_column(key: str, label: str, lines: int, rows: list, inputs: list, example_fn: Callable):
+    """The text box, the JSON the API returns, and the cached examples (greedy) of a generation tab."""
+    text = gr.Textbox(label=label, lines=lines, interactive=False, buttons=["copy"], elem_id=f"{key}-text")
+    with gr.Accordion("Attention data, as the API returns it (JSON)", open=False):
+        data = gr.JSON(label="Attention data", elem_id=f"{key}-json")
+    gr.Examples(rows, inputs, [text, data], fn=guard(example_fn), cache_examples=True, cache_mode="lazy",
+                label="Examples (results cached after first use; greedy decoding)", api_visibility="private",
+                elem_id=f"{key}-examples")
+    return text, data
+
+
+def on_generate(event, fn: Callable, inputs: list, outputs: list, api_name: str | None = None) -> None:
+    """Wire a generation to `event` (e.g. `button.click`): the API name when public, one shared concurrency
+    group (compute slots are taken inside, by `registry.COMPUTE`)."""
+    visibility = dict(api_name=api_name) if api_name else dict(api_visibility="private")
+    event(guard(fn), inputs, outputs, concurrency_id=GENERATE, concurrency_limit=registry.QUEUE_WORKERS,
+          show_progress="minimal", **visibility)
+
+__all__ = ["ImageUpload", "image_upload", "model_picker", "decoding_controls", "DecodingControls", "guard",
+           "open_images", "open_video", "clean_question", "stream_generation", "progress_callback", "GENERATE",
+           "EXPLORE", "result_column", "on_generate", "load_git"]

@@ -1,0 +1,45 @@
+"""The Caption tab: an image in, a caption streamed token by token, then the attention explorer.
+
+API: `/caption(image, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed)` ->
+(caption, attention JSON); only the image is required.
+"""
+from __future__ import annotations
+
+import gradio as gr
+
+from .. import controls, examples, registry
+from ..explorer import Explorer
+from ..explore import Decoding
+
+
+def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0, top_p=0.9, seed=0,
+            progress=gr.Progress(track_tqdm=True)):
+    """Describe an image. Yields the caption so far after every token; the last update also carries the
+    attention data: {"text", "tokens": [{"text", "id", "attention": rows x cols}], "grid", "frames", ...}."""
+    settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
+    images = controls.open_images(image)
+    loaded = controls.load_git(model, "caption", progress)
+    yield from controls.stream_generation(loaded, images, None, settings)
+
+
+def example_caption(image, model):
+    """What a cached example shows: greedy decoding with the default settings."""
+    yield from caption(image, model)
+
+
+def build() -> None:
+    with gr.Tab("Caption", id="caption"):
+        gr.Markdown("Upload a picture (or click an example) and the model describes it, one token at a time. "
+                    "Then click any word of the caption to see where the model looked when it wrote it.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = controls.image_upload("caption-image")
+                model = controls.model_picker("caption", "caption-model")
+                decoding_ui = controls.decoding_controls("caption")
+                run = gr.Button("Caption", variant="primary", elem_id="caption-run")
+            with gr.Column(scale=1):
+                rows = examples.caption_rows(registry.EMBEDDED, registry.default_model("caption"))
+                text, data = controls.result_column("caption", "Caption", 2, rows, [image, model], example_caption)
+        explorer = Explorer("caption")
+    controls.on_generate(run.click, caption, [image, model, *decoding_ui.inputs], [text, data], api_name="caption")
+    explorer.wire(image, data)

@@ -1,0 +1,176 @@
+"""The PaliGemma tab: prompt PaliGemma (caption, describe, answer, detect, segment, OCR), see its answer
+streamed, its `<loc>` boxes and `<seg>` masks drawn on the image, each token's attention over SigLIP's
+patch grid (the shared attention explorer), and its prefix-LM mask beside GIT's rule.
+
+API: `/paligemma(image, prompt, model, folder, decoding, max_new_tokens, num_beams, temperature, top_p, seed)`
+-> (answer, annotated image, box explanation, JSON {text, plain_text, tokens, grid, detections, ...});
+only the image and the prompt are required. `folder`, when given, is a local checkpoint folder used
+instead of `model` (set GITDEMO_LOCAL_MODELS=0 on a public server to refuse folders).
+
+`build()` renders the tab; when `gitdemo.models.paligemma` is missing it says so instead.
+"""
+from __future__ import annotations
+
+import importlib.util
+
+import gradio as gr
+
+from .. import controls, examples, registry
+from ..explore import Decoding
+from ..explorer import Explorer
+
+API_NAME = "paligemma"  # reserved endpoint name
+
+
+def available() -> bool:
+    try:
+        return importlib.util.find_spec("gitdemo.models.paligemma") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# ----------------------------------------------------------------------------- handlers
+def get_model(model, folder, progress=None) -> registry.Loaded:
+    """The PaliGemma a request names: `folder` (a checked local checkpoint) wins over `model` (a menu name)."""
+    return registry.CACHE.get(model, progress, family=registry.PALIGEMMA, folder=folder)
+
+
+def build_prompt(task, text, lang):
+    """The prompt builder: writes the task's prompt into the prompt box."""
+    from ... import paligemma_pipeline as pp
+
+    return pp.build_prompt(task, text or "", lang or "en")
+
+
+def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_tokens=32, num_beams=3,
+              temperature=1.0, top_p=0.9, seed=0, progress=gr.Progress()):
+    """Run PaliGemma on an image and a prompt. Yields the answer so far after every token; the last update
+    adds the annotated image (boxes, masks), a line per box, and the JSON
+    {"text", "plain_text", "tokens": [{"text", "id", "attention": rows x cols, "top"}], "grid", "detections": [...]}."""
+    from ... import paligemma_pipeline as pp
+
+    settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
+    settings.check()
+    prompt = pp.clean_prompt(prompt if prompt is not None else "")
+    images = controls.open_images(image)
+    loaded = get_model(model, folder, controls.progress_callback(progress))
+    yield "", None, "", None
+    sampling = settings.mode == "sampling"
+    result = None
+    with registry.COMPUTE:
+        for result in pp.run_stream(loaded.model, loaded.processor, images[0], prompt,
+                                    max_new_tokens=settings.max_new_tokens, do_sample=sampling,
+                                    temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
+                                    num_beams=settings.num_beams if settings.mode == "beam" else 1):
+            if not result.done:
+                yield result.text, gr.skip(), gr.skip(), gr.skip()
+    value, parsed = pp.annotations(images[0], result.text)
+    payload = {"model": loaded.name if not str(folder or "").strip() else "local folder",
+               "model_key": loaded.name, "settings": settings.__dict__, **result.to_json()}
+    yield result.text, value, pp.describe_detections(parsed), payload
+
+
+def example_mask(model=None, folder="", prompt="detect cat", answer="<loc0100><loc0200><loc0800><loc0900> cat",
+                 progress=gr.Progress()):
+    """The prefix-LM mask for a prompt and an answer you type, beside GIT's rule (no image needed)."""
+    from ... import paligemma_pipeline as pp
+
+    loaded = get_model(model, folder, controls.progress_callback(progress))
+    ids = loaded.processor.encode_text(str(answer or "")) if str(answer or "").strip() else []
+    views = pp.mask_views(loaded.model, loaded.processor, prompt or "caption en", ids, registry.short_name(loaded.name))
+    return views.paligemma.image, _mask_text(views.paligemma, views.paligemma_sentences), views.git.image, \
+        _mask_text(views.git, views.git_sentences)
+
+
+PALI_RULE = ("**PaliGemma (prefix-LM):** the image and the prompt form one prefix block that sees itself in both "
+             "directions (token type 0, one rank), so the prompt can shape how the image is read; each answer token "
+             "(type 1) sees the whole prefix and the answer up to itself.")
+GIT_RULE = ("**GIT:** only the image is a bidirectional block; every text token, prompt (question) included, is "
+            "causal and sees the whole image and the text before it; the image never sees the text.")
+
+
+def _mask_text(fig, sentences) -> str:
+    return fig.caption + "\n\n" + "\n".join(f"- {s}" for s in sentences)
+
+
+# ----------------------------------------------------------------------------- layout
+def _build_ready() -> None:
+    from ... import paligemma_pipeline as pp
+
+    note = registry.offline_note()
+    gr.Markdown("PaliGemma (Google: a SigLIP vision encoder + the Gemma language model) answers *prompts*: "
+                "`caption en`, `answer en what is this?`, `detect cat ; dog` (boxes), `segment cat` (masks), `ocr`. "
+                "Build a prompt with the task menu or type your own, then click any token of the answer to see where "
+                "it looked.")
+    if note:
+        gr.Markdown(note, elem_id="paligemma-offline")
+    with gr.Row():
+        with gr.Column(scale=1):
+            image = controls.image_upload("paligemma-image")
+            with gr.Group():
+                with gr.Row():
+                    task = gr.Dropdown(pp.TASK_CHOICES, value="caption", label="Task", elem_id="paligemma-task")
+                    lang = gr.Textbox(value="en", label="Language", max_lines=1, elem_id="paligemma-lang",
+                                      info="caption / describe / answer: en, fr, de, es, …")
+                text = gr.Textbox(label="Question or objects", placeholder="what is on the table?   or   cat ; dog",
+                                  max_lines=1, elem_id="paligemma-text")
+            prompt = gr.Textbox(value="caption en", label="Prompt (built from the task, or type your own)",
+                                max_lines=2, elem_id="paligemma-prompt",
+                                info="Typed control tokens such as <image> are read as plain text.")
+            model = gr.Dropdown(registry.dropdown_choices("paligemma"), value=registry.default_model("paligemma"),
+                                label="Model", elem_id="paligemma-model",
+                                info="Google's PaliGemma models are gated: they need HF_TOKEN and an accepted licence.")
+            folder = gr.Textbox("", label="Local model folder (optional, used instead of the menu)", max_lines=1,
+                                placeholder="/path/to/paligemma-checkpoint", elem_id="paligemma-folder",
+                                visible=registry.local_models_allowed())
+            decoding_ui = controls.decoding_controls("paligemma", max_new_tokens=32)
+            run = gr.Button("Run PaliGemma", variant="primary", elem_id="paligemma-run")
+        with gr.Column(scale=1):
+            answer = gr.Textbox(label="Answer (with <loc>/<seg> tokens as generated)", lines=3, interactive=False,
+                                buttons=["copy"], elem_id="paligemma-answer")
+            boxes = gr.AnnotatedImage(label="Boxes and masks", elem_id="paligemma-boxes")
+            loc_note = gr.Markdown(pp.LOC_EXPLANATION, elem_id="paligemma-loc")
+            with gr.Accordion("Result data, as the API returns it (JSON)", open=False):
+                data = gr.JSON(label="Result", elem_id="paligemma-json")
+    rows = examples.paligemma_rows(registry.EMBEDDED_PALI) if registry.embedded_folder() else []
+    if rows:
+        gr.Examples(rows, [image, prompt, model], label="Shapes examples (embedded PaliGemma)",
+                    elem_id="paligemma-examples")
+    explorer = Explorer("paligemma")
+    with gr.Accordion("Prefix-LM mask: PaliGemma beside GIT", open=False):
+        gr.Markdown(PALI_RULE + "\n\n" + GIT_RULE + "\n\nBoth diagrams are drawn for the same prompt and answer: "
+                    "PaliGemma's from `model.mask_for` (the mask it really uses), GIT's from its own rule.")
+        with gr.Row():
+            mask_answer = gr.Textbox(label="Answer tokens to draw (as text)", value="a red circle", max_lines=1,
+                                     elem_id="paligemma-mask-answer")
+            draw = gr.Button("Draw both masks", elem_id="paligemma-mask-run")
+        with gr.Row():
+            with gr.Column():
+                pali_mask = gr.Image(label="PaliGemma", type="pil", format="png", interactive=False,
+                                     buttons=["download", "fullscreen"], elem_id="paligemma-mask")
+                pali_text = gr.Markdown()
+            with gr.Column():
+                git_mask = gr.Image(label="GIT", type="pil", format="png", interactive=False,
+                                    buttons=["download", "fullscreen"], elem_id="paligemma-git-mask")
+                git_text = gr.Markdown()
+
+    builder = controls.guard(build_prompt)
+    for c in (task, text, lang):
+        c.input(builder, [task, text, lang], prompt, api_visibility="private", show_progress="hidden")
+    controls.on_generate(run.click, paligemma, [image, prompt, model, folder, *decoding_ui.inputs],
+                         [answer, boxes, loc_note, data], api_name=API_NAME)
+    explorer.wire(image, data)
+    draw.click(controls.guard(example_mask), [model, folder, prompt, mask_answer], [pali_mask, pali_text, git_mask,
+                                                                                  git_text],
+               api_visibility="private", concurrency_id=controls.EXPLORE)
+
+
+def build() -> None:
+    with gr.Tab("PaliGemma", id="paligemma"):
+        if available():
+            _build_ready()
+        else:
+            gr.Markdown("### PaliGemma: coming soon\nThis tab will run PaliGemma (SigLIP + Gemma) with our own code: "
+                        "`caption en`, `answer en …` and `detect …` prompts, `<loc>` boxes drawn on the image, and "
+                        "its prefix-LM attention mask beside GIT's. It is not in this build yet: nothing here runs.",
+                        elem_id="paligemma-coming")

@@ -1,0 +1,49 @@
+"""The Visual QA tab: an image and a question in, the answer streamed, then the attention explorer.
+
+API: `/vqa(image, question, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed)` ->
+(answer, attention JSON); image and question are required.
+"""
+from __future__ import annotations
+
+import gradio as gr
+
+from .. import controls, examples, registry
+from ..explorer import Explorer
+from ..explore import Decoding
+
+
+def vqa(image, question, model=None, decoding="greedy", max_new_tokens=10, num_beams=3, temperature=1.0, top_p=0.9,
+        seed=0, progress=gr.Progress(track_tqdm=True)):
+    """Answer a question about an image (GIT's prompt: [CLS] question, then the answer is generated).
+    Yields the answer so far per token; the last update carries the attention data."""
+    settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
+    images = controls.open_images(image)
+    q = controls.clean_question(question, required=True)
+    loaded = controls.load_git(model, "vqa", progress)
+    yield from controls.stream_generation(loaded, images, q, settings)
+
+
+def example_vqa(image, question, model):
+    yield from vqa(image, question, model)
+
+
+def build() -> None:
+    with gr.Tab("Visual QA", id="vqa"):
+        gr.Markdown("Ask a question about a picture. GIT reads the question as the start of the text and simply "
+                    "continues it with the answer; the explorer shows where each answer token looked.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = controls.image_upload("vqa-image")
+                question = gr.Textbox(label="Question", placeholder="what color is the circle?", max_lines=3,
+                                      elem_id="vqa-question")
+                model = controls.model_picker("vqa", "vqa-model")
+                decoding_ui = controls.decoding_controls("vqa", max_new_tokens=10)
+                run = gr.Button("Answer", variant="primary", elem_id="vqa-run")
+            with gr.Column(scale=1):
+                rows = examples.vqa_rows(registry.EMBEDDED, registry.default_model("vqa"))
+                text, data = controls.result_column("vqa", "Answer", 1, rows, [image, question, model], example_vqa)
+        explorer = Explorer("vqa")
+    inputs = [image, question, model, *decoding_ui.inputs]
+    controls.on_generate(run.click, vqa, inputs, [text, data], api_name="vqa")
+    controls.on_generate(question.submit, vqa, inputs, [text, data])
+    explorer.wire(image, data)

@@ -9,33 +9,17 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from gitdemo import explain, pipeline
 from gitdemo.errors import InputError
 
 from test_paligemma_app import loaded, picture, tiny  # noqa: F401 - PaliGemma fixtures
+from test_viz import build_tiny_git
 
 
 @pytest.fixture(scope="module")
 def git_tiny(tmp_path_factory):
-    import gitdemo
-    from gitdemo import train
-    from gitdemo.models.git import GitForCausalLM
-
-    folder = tmp_path_factory.mktemp("tiny-git")
-    args = train.parse_args(["--out", str(folder), "--vision-dim", "64", "--vision-layers", "2", "--dim", "48",
-                             "--layers", "2"])
-    vocab = train.build_vocab()
-    cfg = train.make_config(args, len(vocab), {w: i for i, w in enumerate(vocab)})
-    torch.manual_seed(0)
-    model = GitForCausalLM(cfg)
-    train.init_weights(model, 0)
-    with torch.no_grad():
-        model.output.weight.mul_(30)
-        model.output.bias[cfg.eos_token_id] = -50
-    train.save_checkpoint(model, cfg, vocab, folder)
-    return gitdemo.load_model(folder), gitdemo.load_processor(folder)
+    return build_tiny_git(tmp_path_factory.mktemp("tiny-git"))
 
 
 def test_clean_question_serves_both_callers():
@@ -48,11 +32,9 @@ def test_clean_question_serves_both_callers():
 
 
 def test_one_result_type_for_both_families(git_tiny, loaded, picture):
-    from gitdemo.paligemma_pipeline import PaliResult
-
     img, _ = picture
     pali = pipeline.run(*loaded, img, "caption en", max_new_tokens=3)
-    assert isinstance(pali, pipeline.Result) and PaliResult is pipeline.Result and pali.family == "paligemma"
+    assert isinstance(pali, pipeline.Result) and pali.family == "paligemma"
     data = pali.to_json()
     assert {"prompt", "detections", "image_size"} <= set(data) and all("top" in t for t in data["tokens"])
     git = pipeline.run(*git_tiny, [img], max_new_tokens=3)

@@ -21,11 +21,15 @@ from gitdemo.errors import HubError, InputError
 # ----------------------------------------------------------------------------- a tiny checkpoint
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
+    return build_tiny_git(tmp_path_factory.mktemp("tiny-shapes"))
+
+
+def build_tiny_git(folder):
+    """A tiny random GIT written by the training code's checkpoint writer -> (model, processor)."""
     import gitdemo
     from gitdemo import train
     from gitdemo.models.git import GitForCausalLM
 
-    folder = tmp_path_factory.mktemp("tiny-shapes")
     args = train.parse_args(["--out", str(folder), "--vision-dim", "64", "--vision-layers", "2", "--dim", "48",
                              "--layers", "2"])
     vocab = train.build_vocab()

@@ -1,4 +1,4 @@
-"""Figures (gitdemo.viz) and the app's Gradio-free logic (gitdemo.ui.explore, gitdemo.ui.models).
+"""Figures (gitdemo.viz) and the app's Gradio-free logic (gitdemo.explain, gitdemo.pipeline, gitdemo.ui.models).
 
 No browser and no server: a tiny random GIT (images and 3-frame videos) written with the training
 code's own checkpoint writer, so the processor, tokenizer and model are the real classes.
@@ -14,18 +14,22 @@ import pytest
 import torch
 from PIL import Image
 
-from gitdemo import explain, viz
+from gitdemo import explain, pipeline, viz
 from gitdemo.errors import HubError, InputError
 
 
 # ----------------------------------------------------------------------------- a tiny checkpoint
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
+    return build_tiny_git(tmp_path_factory.mktemp("tiny-shapes"))
+
+
+def build_tiny_git(folder):
+    """A tiny random GIT written by the training code's checkpoint writer -> (model, processor)."""
     import gitdemo
     from gitdemo import train
     from gitdemo.models.git import GitForCausalLM
 
-    folder = tmp_path_factory.mktemp("tiny-shapes")
     args = train.parse_args(["--out", str(folder), "--vision-dim", "64", "--vision-layers", "2", "--dim", "48",
                              "--layers", "2"])
     vocab = train.build_vocab()
@@ -131,7 +135,7 @@ def test_block_kind():
 
 # ----------------------------------------------------------------------------- the mask
 def test_mask_for_is_gits_rule_by_hand():
-    from gitdemo.ui.explore import mask_for
+    from gitdemo.explain import mask_for
 
     m = mask_for(3, [1, 1, 1]).numpy()  # 3 image tokens, 3 text tokens
     expected = np.array([
@@ -150,7 +154,7 @@ def test_mask_for_is_gits_rule_by_hand():
 @pytest.mark.parametrize("padding", [False, True])
 def test_mask_for_equals_the_mask_inside_the_model(tiny, padding):
     """Where mask_for says False, the model's own attention weights are exactly 0; where True, they are > 0."""
-    from gitdemo.ui.explore import mask_for
+    from gitdemo.explain import mask_for
 
     model, _ = tiny
     n = model.config.vision_config.num_tokens
@@ -170,7 +174,7 @@ def test_mask_for_equals_the_mask_inside_the_model(tiny, padding):
 
 
 def test_mask_diagram_sentences_come_from_the_mask():
-    from gitdemo.ui.explore import mask_for
+    from gitdemo.explain import mask_for
 
     n = 50
     mask = mask_for(n, torch.ones(6)).numpy()
@@ -194,12 +198,11 @@ def test_mask_diagram_sentences_come_from_the_mask():
 # ----------------------------------------------------------------------------- the exploration
 def test_exploration_reproduces_the_generation_record(tiny, scene):
     from gitdemo.pipeline import run
-    from gitdemo.ui import explore
 
     model, processor = tiny
     result = run(model, processor, [scene.image], None, max_new_tokens=6)
     assert len(result.tokens) == 6
-    expl = explore.build_exploration(model, processor, [scene.image], None, [t.id for t in result.tokens], "tiny")
+    expl = explain.trace(model, processor, [scene.image], None, [t.id for t in result.tokens], "tiny")
     assert expl.tokens == [t.text for t in result.tokens] and expl.text == result.text
     for i, tok in enumerate(result.tokens):
         assert torch.allclose(expl.steps[i], result.steps[i], atol=1e-5)
@@ -212,54 +215,51 @@ def test_exploration_reproduces_the_generation_record(tiny, scene):
 
 def test_render_every_view(tiny, scene):
     from gitdemo.pipeline import run
-    from gitdemo.ui import explore
 
     model, processor = tiny
     ids = [t.id for t in run(model, processor, [scene.image], None, max_new_tokens=4).tokens]
-    expl = explore.build_exploration(model, processor, [scene.image], None, ids, "tiny")
-    figs = explore.render(expl, explore.View())
+    expl = explain.trace(model, processor, [scene.image], None, ids, "tiny")
+    figs = explain.render(expl, explain.View())
     assert figs["frames"] is None
     for name in ("heatmap", "layers", "heads", "rollout", "share", "topk", "vision"):
         assert figs[name].image.width > 100 and figs[name].caption, name
     assert "not explanation" in figs["rollout"].caption
-    other = explore.render(expl, explore.View(token=3, layer="2", head="1", drop_sink=False, shared_scale=False,
+    other = explain.render(expl, explain.View(token=3, layer="2", head="1", drop_sink=False, shared_scale=False,
                                               opacity=0.2, cmap="magma"))
     assert "layer 2, head 1" in other["heatmap"].caption and "CLS sink kept" in other["heatmap"].caption
     assert other["heatmap"].image.tobytes() != figs["heatmap"].image.tobytes()
     # nonsense from the API is clamped, not a crash
-    odd = explore.View(token=99, layer="77", head="banana", opacity=5, cmap="jet", frame=-3).normalised(expl)
+    odd = explain.View(token=99, layer="77", head="banana", opacity=5, cmap="jet", frame=-3).normalised(expl)
     assert (odd.token, odd.layer, odd.head, odd.opacity, odd.cmap, odd.frame) == (3, "2", "mean", 1.0, "viridis", 1)
-    fig, sentences = explore.mask_figure(expl)
+    fig, sentences = explain.mask_figure(expl)
     assert len(sentences) == 9 and fig.image.width > 300
 
 
 def test_video_exploration(tiny, clip):
     from gitdemo.pipeline import run
-    from gitdemo.ui import explore
 
     model, processor = tiny
     q = "which way is the circle moving?"
     result = run(model, processor, clip.frames, q, max_new_tokens=3)
-    expl = explore.build_exploration(model, processor, clip.frames, q, [t.id for t in result.tokens], "tiny")
+    expl = explain.trace(model, processor, clip.frames, q, [t.id for t in result.tokens], "tiny")
     assert expl.is_video and len(expl.frames) == 6
     for i, tok in enumerate(result.tokens):
         assert np.allclose(explain.default_view(expl.steps[i], expl.layout), tok.attention, atol=1e-5)
-    figs = explore.render(expl, explore.View(token=1, frame=4))
+    figs = explain.render(expl, explain.View(token=1, frame=4))
     assert "frame" in figs["frames"].caption and "(frame 4)" in figs["heatmap"].caption
-    _, sentences = explore.mask_figure(expl)
+    _, sentences = explain.mask_figure(expl)
     assert sentences[0].startswith("video → video: all visible")
 
 
 def test_build_exploration_needs_tokens(tiny, scene):
-    from gitdemo.ui import explore
 
     with pytest.raises(InputError):
-        explore.build_exploration(*tiny, [scene.image], None, [])
+        explain.trace(*tiny, [scene.image], None, [])
 
 
 # ----------------------------------------------------------------------------- decoding settings and generation
 def test_decoding_settings():
-    from gitdemo.ui.explore import Decoding
+    from gitdemo.pipeline import Decoding
 
     d = Decoding.from_inputs("Beam", 12.0, 4.0, 0.7, 0.8, 3.0)
     assert (d.mode, d.max_new_tokens, d.num_beams, d.seed) == ("beam", 12, 4, 3)
@@ -275,23 +275,22 @@ def test_decoding_settings():
 
 
 def test_generate_streams_then_gives_the_payload(tiny, scene):
-    from gitdemo.ui import explore
 
     model, processor = tiny
-    updates = list(explore.generate(model, processor, [scene.image], None, explore.Decoding(max_new_tokens=5), "m"))
+    updates = list(pipeline.generate(model, processor, [scene.image], None, pipeline.Decoding(max_new_tokens=5), "m"))
     assert len(updates) == 6 and all(p is None for _, p in updates[:-1])
     texts = [t for t, _ in updates]
     assert texts[-1] == texts[-2]
     payload = updates[-1][1]
     assert payload["model"] == "m" and payload["grid"] == [7, 7] and len(payload["tokens"]) == 5
     assert np.asarray(payload["tokens"][0]["attention"]).shape == (7, 7)
-    beam = list(explore.generate(model, processor, [scene.image], None, explore.Decoding(mode="beam", num_beams=2,
+    beam = list(pipeline.generate(model, processor, [scene.image], None, pipeline.Decoding(mode="beam", num_beams=2,
                                                                                        max_new_tokens=4), "m"))
     assert len(beam) == 1 and beam[0][1]["settings"]["mode"] == "beam"
-    s1 = list(explore.generate(model, processor, [scene.image], None,
-                               explore.Decoding(mode="sampling", seed=7, max_new_tokens=4), "m"))[-1][0]
-    s2 = list(explore.generate(model, processor, [scene.image], None,
-                               explore.Decoding(mode="sampling", seed=7, max_new_tokens=4), "m"))[-1][0]
+    s1 = list(pipeline.generate(model, processor, [scene.image], None,
+                               pipeline.Decoding(mode="sampling", seed=7, max_new_tokens=4), "m"))[-1][0]
+    s2 = list(pipeline.generate(model, processor, [scene.image], None,
+                               pipeline.Decoding(mode="sampling", seed=7, max_new_tokens=4), "m"))[-1][0]
     assert s1 == s2
 
 

@@ -94,15 +94,6 @@ def frame_split(att: torch.Tensor, layout: ImageLayout) -> list[float]:
     return [float(x) for x in m.reshape(layout.num_frames, -1).sum(1)]
 
 
-def layer_maps(att: torch.Tensor, layout: ImageLayout, head="mean", drop_sink=True) -> list[np.ndarray]:
-    """Small multiples: one (F, rows, cols) map per layer."""
-    return [split_image(select(att, layer, head), layout, drop_sink) for layer in range(att.shape[0])]
-
-
-def head_maps(att: torch.Tensor, layout: ImageLayout, layer: int, drop_sink=True) -> list[np.ndarray]:
-    return [split_image(select(att, layer, h), layout, drop_sink) for h in range(att.shape[1])]
-
-
 def rollout(full_attentions: list[torch.Tensor], row: int = 0, residual: float = 0.5) -> torch.Tensor:
     """Attention rollout (Abnar & Zuidema): multiply head-averaged, residual-mixed attention through layers.
 
@@ -133,12 +124,5 @@ def vision_cls_maps(vision_attentions: list[torch.Tensor], layout: ImageLayout, 
     return maps
 
 
-def peak_cell(grid: np.ndarray) -> tuple[int, ...]:
-    """(frame, row, col) of the largest value."""
-    return tuple(int(i) for i in np.unravel_index(int(np.argmax(grid)), grid.shape))
-
-
-__all__ = [
-    "ImageLayout", "stack_step", "select", "split_image", "default_view", "image_share", "frame_split",
-    "layer_maps", "head_maps", "rollout", "vision_cls_maps", "peak_cell",
-]
+__all__ = ["ImageLayout", "stack_step", "select", "split_image", "default_view", "image_share", "frame_split",
+           "rollout", "vision_cls_maps"]

@@ -1,0 +1,174 @@
+"""An `Exploration` (one traced answer: per-token attention, candidates, rollout, mask) and the explorer's
+figures for one selection (`View`): `render`, `mask_figure`, `token_summary`.
+
+Everything here is per call: an `Exploration` belongs to one user's `gr.State`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .. import viz
+from .maps import ImageLayout, default_view, image_share, select, split_image, vision_cls_maps
+
+
+@dataclass
+class Exploration:
+    model_name: str
+    text: str
+    layout: ImageLayout
+    frames: list[Image.Image]  # what the model saw, one picture per frame (resized, cropped)
+    prompt_tokens: list[str]
+    tokens: list[str]  # generated pieces, in order
+    token_ids: list[int]
+    steps: list[torch.Tensor]  # per generated token (L, H, K): the producing query's attention
+    top: list[list[tuple[str, float]]]  # per generated token: most likely tokens at that step
+    rollout: list[np.ndarray]  # per generated token (F, rows, cols)
+    vision_cls: list[torch.Tensor] | None  # per vision layer (F, H, 1, n): CLS query -> all tokens
+    mask: np.ndarray  # (S, S) bool
+    segments: list[viz.Segment] = field(default_factory=list)
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.steps[0].shape[0]) if self.steps else 0
+
+    @property
+    def num_heads(self) -> int:
+        return int(self.steps[0].shape[1]) if self.steps else 0
+
+    @property
+    def is_video(self) -> bool:
+        return self.layout.num_frames > 1
+
+    def chips(self) -> list[tuple[str, int]]:
+        """(label, index) per generated token: the clickable chips."""
+        return [(f"{t}", i) for i, t in enumerate(self.tokens)]
+
+
+# ----------------------------------------------------------------------------- drawing one selection
+@dataclass
+class View:
+    token: int = 0
+    layer: str = "mean"  # "mean" or a layer number counted from 1
+    head: str = "mean"  # "mean", "max" or a head number counted from 1
+    drop_sink: bool = True
+    shared_scale: bool = True
+    opacity: float = 0.5
+    cmap: str = "viridis"
+    frame: int = 1  # counted from 1 (video)
+
+    def normalised(self, expl: Exploration) -> "View":
+        """Clamp to what this exploration has (indices from the UI or the API may be anything)."""
+        v = View(**asdict(self))
+        v.token = int(min(max(int(v.token or 0), 0), max(0, len(expl.tokens) - 1)))
+        v.layer = _pick(v.layer, expl.num_layers, ("mean",))
+        v.head = _pick(v.head, expl.num_heads, ("mean", "max"))
+        v.frame = int(min(max(int(v.frame or 1), 1), expl.layout.num_frames))
+        v.opacity = float(min(max(float(v.opacity), 0.0), 1.0))
+        v.cmap = v.cmap if v.cmap in viz.CMAPS else "viridis"
+        return v
+
+
+def _pick(value, count: int, words: tuple[str, ...]) -> str:
+    value = str(value).strip().lower() if value is not None else words[0]
+    if value in words:
+        return value
+    try:
+        i = int(float(value))
+    except ValueError:
+        return words[0]
+    return str(min(max(i, 1), count))
+
+
+def _index(value: str):
+    """UI numbers count from 1; explain counts from 0."""
+    return value if value in ("mean", "max") else int(value) - 1
+
+
+def _head_text(head: str) -> str:
+    return {"mean": "mean over heads", "max": "max over heads"}.get(head, f"head {head}")
+
+
+def _describe(view: View) -> str:
+    layer = "mean over layers" if view.layer == "mean" else f"layer {view.layer}"
+    head = _head_text(view.head)
+    sink = "" if view.drop_sink else ", raw weights (CLS sink kept in the total)"
+    return f"{layer}, {head}{sink}"
+
+
+def _maps(expl: Exploration, att: torch.Tensor, layer, head, view: View) -> np.ndarray:
+    return split_image(select(att, layer, head), expl.layout, renormalise=view.drop_sink)
+
+
+def render(expl: Exploration, view: View) -> dict[str, viz.Figure | None]:
+    """Every figure of the explorer for one token and one view setting."""
+    view = view.normalised(expl)
+    i, f = view.token, view.frame - 1
+    att, token = expl.steps[i], expl.tokens[i]
+    layer, head = _index(view.layer), _index(view.head)
+    desc = _describe(view)
+    grids = _maps(expl, att, layer, head, view)  # (F, rows, cols)
+    where = f" (frame {view.frame})" if expl.is_video else ""
+    figs: dict[str, viz.Figure | None] = {}
+    figs["heatmap"] = viz.heatmap(expl.frames[f], grids[f], token, view.opacity, view.cmap, desc + where)
+
+    layer_maps = [_maps(expl, att, l, head, view)[f] for l in range(expl.num_layers)]
+    figs["layers"] = viz.small_multiples(
+        expl.frames[f], layer_maps, [f"layer {l + 1}" for l in range(expl.num_layers)],
+        f"all {expl.num_layers} decoder layers for '{token}'{where} ({_head_text(view.head)})",
+        view.shared_scale, view.opacity, view.cmap, highlight=None if layer == "mean" else layer)
+    head_maps = [_maps(expl, att, layer, h, view)[f] for h in range(expl.num_heads)]
+    which = "averaged over layers" if layer == "mean" else f"of layer {view.layer}"
+    figs["heads"] = viz.small_multiples(
+        expl.frames[f], head_maps, [f"head {h + 1}" for h in range(expl.num_heads)],
+        f"all {expl.num_heads} heads {which} for '{token}'{where}", view.shared_scale, view.opacity, view.cmap,
+        highlight=head if isinstance(head, int) else None)
+
+    raw = default_view(att, expl.layout)[f]
+    rolled = expl.rollout[i][f]
+    pair = viz.small_multiples(expl.frames[f], [raw, rolled], ["raw attention", "rollout"], "", False,
+                               view.opacity, view.cmap, ncols=2)
+    figs["rollout"] = viz.Figure(pair.image, (
+        f"Raw attention of '{token}' (left, mean over layers and heads) beside attention rollout (right: attention "
+        f"multiplied through all layers with the residual path). Attention is not explanation: these show where "
+        f"information could flow, not why the model chose the word."))
+
+    figs["share"] = viz.share_bar(image_share(att, expl.layout), token)
+    figs["topk"] = viz.topk_bar(expl.top[i], token, i)
+
+    if expl.is_video:
+        total = float(grids.sum()) or 1.0
+        split = [float(g.sum()) / total for g in grids]
+        figs["frames"] = viz.frame_strip(expl.frames, grids, split, token, view.opacity, view.cmap)
+    else:
+        figs["frames"] = None
+
+    if expl.vision_cls:
+        vhead = view.head if view.head in ("mean", "max") else "mean"
+        vmaps = vision_cls_maps(expl.vision_cls, expl.layout, vhead)
+        figs["vision"] = viz.small_multiples(
+            expl.frames[f], [m[f] for m in vmaps], [f"vision layer {l + 1}" for l in range(len(vmaps))],
+            f"the vision encoder's own attention{where}: how its CLS token reads the patches in each of its "
+            f"{len(vmaps)} layers ({vhead} over heads), before any text exists", view.shared_scale,
+            view.opacity, view.cmap)
+    else:
+        figs["vision"] = None
+    return figs
+
+
+def mask_figure(expl: Exploration) -> tuple[viz.Figure, list[str]]:
+    return viz.mask_diagram(expl.mask, expl.segments, title=f"Mask of {expl.model_name or 'the model'}")
+
+
+def token_summary(expl: Exploration, view: View) -> str:
+    """One line about the selected token, for the scrubber."""
+    view = view.normalised(expl)
+    i = view.token
+    top = ", ".join(f"{t} {p:.2f}" for t, p in expl.top[i][:3])
+    return f"Step {i + 1} of {len(expl.tokens)}: **{expl.tokens[i]}** — the top candidates were {top}."
+
+
+__all__ = ["Exploration", "View", "render", "mask_figure", "token_summary"]

@@ -1,0 +1,14 @@
+"""Figures for the app (matplotlib / PIL): overlays on the picture, bars, the mask diagram.
+
+figures.py  the `Figure` type (image + caption) and drawing helpers
+overlay.py  heatmap, small multiples, frame strips, the model's view of the image
+bars.py     top-k candidates, attention share
+mask.py     the mask diagram and its sentences
+"""
+from .bars import share_bar, topk_bar
+from .figures import CMAPS, DPI, OKABE_ITO, Figure
+from .mask import Segment, block_kind, describe_blocks, mask_diagram
+from .overlay import blend, frame_strip, heatmap, model_view, small_multiples
+
+__all__ = ["Figure", "Segment", "CMAPS", "DPI", "OKABE_ITO", "model_view", "blend", "heatmap", "small_multiples",
+           "frame_strip", "topk_bar", "share_bar", "mask_diagram", "describe_blocks", "block_kind"]

@@ -1,7 +1,8 @@
-"""Command line: python -m gitdemo {caption,video,train,eval,bench,bench-paligemma} ...
+"""Command line: python -m gitdemo {caption,video,train,eval,bench,bench-paligemma,examples} ...
 
   caption IMAGE... [--model ID_OR_PATH] [--question TEXT] [--max-new-tokens N] [--beams N] [--json]
   video VIDEO...   [--model ID_OR_PATH] [--question TEXT] [--max-new-tokens N] [--beams N] [--json]
+  train, eval, bench, bench-paligemma, examples: see `python -m gitdemo COMMAND --help`
 
 With --json, one JSON object per input on its own line: {"input", "text", "tokens": [{"text",
 "id", "attention"}], "grid": [rows, cols], "frames"}; `attention` is the app's default view
@@ -62,7 +63,8 @@ def _forward(module: str, argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    passthrough = {"train": "train", "eval": "evaluate", "bench": "bench", "bench-paligemma": "bench_paligemma"}
+    passthrough = {"train": "train.cli", "eval": "evaluate.cli", "bench": "bench.git",
+                   "bench-paligemma": "bench.paligemma", "examples": "evaluate.examples"}
     if argv and argv[0] in passthrough:
         return _forward(passthrough[argv[0]], argv[1:])
     parser = argparse.ArgumentParser(prog="python -m gitdemo", description=__doc__.split("\n")[0])

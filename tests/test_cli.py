@@ -99,3 +99,17 @@ def test_video_json(tmp_path, tiny_git_dir):
     audio.write_bytes(b"\x00" * 1000)
     out = cli("video", audio, "--model", folder, "--json")
     assert out.returncode == 1 and "error" in json.loads(out.stdout)
+
+
+def test_side_command_options(capsys):
+    from gitdemo.__main__ import main
+
+    for command, words in (("train", ["--recipe", "--arch", "--out", "--minutes", "--replay"]),
+                           ("eval", ["--model", "--scenes", "--videos", "--format", "--md", "--json"]),
+                           ("bench", ["--size", "--repeats", "--json"]),
+                           ("bench-paligemma", ["--size", "--new-tokens", "--folder", "--separate-timings"]),
+                           ("examples", ["--paligemma"])):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        assert all(w in text for w in words), (command, text)

@@ -35,7 +35,7 @@ def test_shipped_folder_is_complete():
 
 @pytest.fixture(scope="module")
 def result():
-    from gitdemo.evaluate import evaluate
+    from gitdemo.evaluate.git import evaluate
 
     return evaluate(None, N_SCENES, N_VIDEOS, seed=SEED)
 
@@ -43,7 +43,7 @@ def result():
 @pytest.mark.parametrize("task", ["caption1", "caption2", "image_questions", "video_captions", "video_questions",
                                   "pointing"])
 def test_bar(result, task):
-    from gitdemo.evaluate import BARS
+    from gitdemo.evaluate.git import BARS
 
     score, bar = result["scores"][task], BARS[task][2]
     assert score >= bar, f"{task}: {score:.3f} < {bar} (n={result['n'][task]}); misses: {result['failures'][:8]}"
@@ -66,7 +66,7 @@ def test_transformers_gives_the_same_greedy_captions():
 
     from gitdemo import load_model, load_processor
     from gitdemo.generation import generate
-    from gitdemo.train import frame_indices
+    from gitdemo.train.images import frame_indices
 
     ours = load_model()
     proc = load_processor()

@@ -191,7 +191,8 @@ def test_other_renderer_meets_the_bars(scored, task):
 # ----------------------------------------------------------------------------- the embedded PaliGemma
 @pytest.fixture(scope="module")
 def scored_paligemma(tmp_path_factory):
-    from gitdemo.evaluate_paligemma import _generate, match_detections
+    from gitdemo.evaluate.paligemma import _generate
+    from gitdemo.shapes.tasks import match_detections
     from gitdemo.paligemma_outputs import parse_locations
 
     tmp = tmp_path_factory.mktemp("other-pg")

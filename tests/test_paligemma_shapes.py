@@ -12,8 +12,10 @@ import pytest
 import torch
 
 from gitdemo import shapes
-from gitdemo import train_paligemma as TP
-from gitdemo.evaluate_paligemma import iou, match_detections
+from gitdemo.shapes import tasks
+from gitdemo.shapes.tasks import iou, match_detections
+from gitdemo.train import cli, tokenizers
+from gitdemo.train import paligemma as TP
 from gitdemo.loading import ASSETS
 
 EMBEDDED = ASSETS / "models" / "paligemma-shapes"
@@ -28,25 +30,25 @@ def obj(colour, shape, box):
 
 
 def test_loc_tokens_follow_the_spec():
-    assert TP.loc_token(0) == "<loc0000>" and TP.loc_token(224) == "<loc1023>"
-    assert TP.loc_token(112) == f"<loc{round(112 / 224 * 1023):04d}>" == "<loc0512>"
-    assert TP.loc_token(-5) == "<loc0000>" and TP.loc_token(300) == "<loc1023>"
+    assert tasks.loc_token(0) == "<loc0000>" and tasks.loc_token(224) == "<loc1023>"
+    assert tasks.loc_token(112) == f"<loc{round(112 / 224 * 1023):04d}>" == "<loc0512>"
+    assert tasks.loc_token(-5) == "<loc0000>" and tasks.loc_token(300) == "<loc1023>"
 
 
 def test_detect_answers_follow_the_spec():
     a = obj("red", "circle", (120, 10, 170, 60))
     b = obj("red", "square", (20, 100, 80, 160))
-    loc = TP.loc_token
-    assert TP.detect_answer("red circle", [a, b]) == f"{loc(10)}{loc(120)}{loc(60)}{loc(170)} red circle"
+    loc = tasks.loc_token
+    assert tasks.detect_answer("red circle", [a, b]) == f"{loc(10)}{loc(120)}{loc(60)}{loc(170)} red circle"
     # the colour alone: both, left to right, joined by " ; ", labelled as the prompt says
-    assert TP.detect_answer("red", [a, b]) == (f"{loc(100)}{loc(20)}{loc(160)}{loc(80)} red ; "
+    assert tasks.detect_answer("red", [a, b]) == (f"{loc(100)}{loc(20)}{loc(160)}{loc(80)} red ; "
                                                f"{loc(10)}{loc(120)}{loc(60)}{loc(170)} red")
-    assert TP.detect_answer("square", [a, b]) == f"{loc(100)}{loc(20)}{loc(160)}{loc(80)} square"
-    assert TP.detect_answer("blue", [a, b]) == "" and TP.detect_answer("red triangle", [a, b]) == ""
+    assert tasks.detect_answer("square", [a, b]) == f"{loc(100)}{loc(20)}{loc(160)}{loc(80)} square"
+    assert tasks.detect_answer("blue", [a, b]) == "" and tasks.detect_answer("red triangle", [a, b]) == ""
 
 
 def test_tokenizer_round_trips_every_prompt_and_answer():
-    tok = TP.build_tokenizer()
+    tok = tokenizers.build_tokenizer()
     ids = {t: tok.token_to_id(t) for t in ("<pad>", "<eos>", "<bos>", "<unk>")}
     assert ids == {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3}
     assert tok.token_to_id("<image>") is not None
@@ -65,7 +67,7 @@ def test_tokenizer_round_trips_every_prompt_and_answer():
 
 
 def test_detect_rows_are_distinct_and_answered_by_the_spec():
-    tok = TP.build_tokenizer()
+    tok = tokenizers.build_tokenizer()
     src = TP.DataSource(tok, 0, 224, 0.5, 0.0, detect_rows=2)
     seen_two = 0
     for _ in range(60):
@@ -76,7 +78,7 @@ def test_detect_rows_are_distinct_and_answered_by_the_spec():
         assert 1 <= len(det) <= 2 and len({p for p, _ in det}) == len(det)
         seen_two += len(det) == 2
         for p, a in det:
-            assert a == TP.detect_answer(p[len("detect "):], sc.objects)
+            assert a == tasks.detect_answer(p[len("detect "):], sc.objects)
     assert seen_two >= 50  # a scene nearly always has two distinct labels to ask for
 
 
@@ -84,8 +86,8 @@ def test_detect_rows_are_distinct_and_answered_by_the_spec():
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny-pg") / "run"
-    args = TP.parse_args(["--out", str(out), "--steps", "40", "--lr", "3e-3", *TINY])
-    return TP.train(args, ["--out", str(out)]), out
+    args = cli.parse_paligemma_args(["--out", str(out), "--steps", "40", "--lr", "3e-3", *TINY])
+    return cli.train(args, ["--out", str(out)]), out
 
 
 def test_loss_falls(trained):
@@ -135,7 +137,7 @@ def test_training_pixels_equal_the_processor(trained):
 
     _, folder = trained
     proc = load_processor(folder)
-    src = TP.DataSource(TP.build_tokenizer(), 0, 64, 0.5, 0.0)
+    src = TP.DataSource(tokenizers.build_tokenizer(), 0, 64, 0.5, 0.0)
     imgs = [shapes.draw_scene(np.random.default_rng(i)).image for i in range(2)]
     assert torch.equal(src.pixels(imgs), proc(images=imgs, text=["caption en"] * 2).pixel_values)
 
@@ -145,8 +147,8 @@ def test_patch_probe_trains_and_stays_out_of_the_checkpoint(trained, tmp_path):
     from safetensors.torch import load_file
 
     out = tmp_path / "aux"
-    args = TP.parse_args(["--out", str(out), "--steps", "30", "--lr", "3e-3", "--aux-weight", "1.0", *TINY])
-    log = TP.train(args, ["--out", str(out)])
+    args = cli.parse_paligemma_args(["--out", str(out), "--steps", "30", "--lr", "3e-3", "--aux-weight", "1.0", *TINY])
+    log = cli.train(args, ["--out", str(out)])
     hist = log["history"]
     assert all("patch" in h and "patch_acc" in h for h in hist)
     assert np.mean([h["patch"] for h in hist[-3:]]) < 0.8 * np.mean([h["patch"] for h in hist[:2]])
@@ -159,18 +161,18 @@ def test_patch_probe_trains_and_stays_out_of_the_checkpoint(trained, tmp_path):
 def test_detections_are_scored_by_overlap_not_exact_bins(trained):
     """The eval and the training-time quick check score `detect` by IoU >= 0.5 and the label: a box a
     few bins off counts, a box on the other object is a miss and an extra box."""
-    from gitdemo.evaluate_paligemma import score_detection
+    from gitdemo.evaluate.paligemma import score_detection
 
     rng = np.random.default_rng(5)
     sc = shapes.draw_scene(rng, 2)
     a, b = sorted(sc.objects, key=lambda o: (o.box[0], o.box[1]))
     lab = f"{a.colour} {a.shape}"
-    exact = TP.detect_answer(lab, sc.objects)
+    exact = tasks.detect_answer(lab, sc.objects)
     assert score_detection(exact, lab, sc.objects) == (1, 1, 0)
     y0, x0, y1, x1 = (int(t[4:8]) for t in re.findall(r"<loc\d{4}>", exact))
     near = "".join(f"<loc{v + 3:04d}>" for v in (y0, x0, y1, x1)) + " " + lab
     assert exact != near and score_detection(near, lab, sc.objects) == (1, 1, 0)
-    other = TP.detect_answer(f"{b.colour} {b.shape}", sc.objects).rsplit(" ", 2)[0] + " " + lab
+    other = tasks.detect_answer(f"{b.colour} {b.shape}", sc.objects).rsplit(" ", 2)[0] + " " + lab
     assert score_detection(other, lab, sc.objects) == (0, 1, 1)
     assert score_detection(exact + " ; " + other, lab, sc.objects) == (1, 1, 1)
     assert score_detection("", lab, sc.objects) == (0, 1, 0)
@@ -179,7 +181,7 @@ def test_detections_are_scored_by_overlap_not_exact_bins(trained):
 
 
 def test_loc_jitter_moves_only_suffix_locs_by_at_most_j_bins():
-    tok = TP.build_tokenizer()
+    tok = tokenizers.build_tokenizer()
     lookup = TP.loc_lookup_table(tok, tok.get_vocab_size())
     src = TP.DataSource(tok, 0, 224, 1.0, 0.0, detect_rows=2)
     rows = [r for _ in range(4) for r in src.batch(1)[1]]
@@ -263,14 +265,14 @@ N_SCENES, SEED = 60, 4242
 
 @pytest.fixture(scope="module")
 def result():
-    from gitdemo.evaluate_paligemma import evaluate
+    from gitdemo.evaluate.paligemma import evaluate
 
     return evaluate(EMBEDDED, N_SCENES, seed=SEED)
 
 
 @pytest.mark.parametrize("task", ["caption", "answer", "detect"])
 def test_bar(result, task):
-    from gitdemo.evaluate_paligemma import BARS
+    from gitdemo.evaluate.paligemma import BARS
 
     s = result["scores"]
     assert s[task] >= BARS[task][2], f"{task}: {s[task]:.3f} < {BARS[task][2]} (n={result['n'][task]}); " \
@@ -278,7 +280,7 @@ def test_bar(result, task):
 
 
 def test_detect_extra_box_bar(result):
-    from gitdemo.evaluate_paligemma import MAX_EXTRA
+    from gitdemo.evaluate.paligemma import MAX_EXTRA
 
     assert result["scores"]["detect_extra"] <= MAX_EXTRA, result["scores"]
 

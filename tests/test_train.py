@@ -173,7 +173,7 @@ def test_patch_classes_follow_the_boxes():
     rng = np.random.default_rng(3)
     sc = shapes.draw_scene(rng, 2)
     grid = 7
-    cls = T._patch_classes(sc.objects, grid).reshape(grid, grid)
+    cls = T.patch_classes(sc.objects, grid).reshape(grid, grid)
     centre = (np.arange(grid) + 0.5) * 32
     for o in sc.objects:
         x0, y0, x1, y1 = o.box
@@ -251,3 +251,46 @@ def test_question_weight_reweights_answer_tokens_only(trained):
     assert lc != pytest.approx(lq, rel=1e-3)
     assert float(plain) == pytest.approx((nc * lc + nq * lq) / (nc + nq), rel=1e-4)
     assert float(w3) == pytest.approx((nc * lc + 3 * nq * lq) / (nc + 3 * nq), rel=1e-4)
+
+
+# ----------------------------------------------------------------------------- recipes of the shipped runs
+SHIPPED = [("git-shapes", "git-shapes/training_log.json"),
+           ("paligemma-shapes-phase1", "paligemma-shapes/training_log_phase1.json"),
+           ("paligemma-shapes-phase2", "paligemma-shapes/training_log.json")]
+
+
+@pytest.mark.parametrize("recipe, log_file", SHIPPED)
+def test_recipes_rebuild_the_shipped_runs(recipe, log_file):
+    """`--recipe NAME` gives every setting the shipped run recorded (its output paths aside), and so does
+    the command the run recorded: the recipe and the defaults agree."""
+    from gitdemo.loading import ASSETS
+
+    shipped = json.loads((ASSETS / "models" / log_file).read_text())
+    recorded = shipped["args"]
+    paths = ["--out", recorded["out"]] + (["--init", recorded["init"]] if recorded.get("init") else [])
+    parse = T.parse_paligemma_args if T.RECIPES[recipe].arch == "paligemma" else T.parse_args
+    from_recipe = vars(parse(paths, recipe))
+    from_command = vars(parse(shipped["argv"]))
+    for key, value in recorded.items():
+        assert from_recipe[key] == value, (recipe, key)
+        assert from_command[key] == value, (recipe, key)
+
+
+def test_recipe_flags_override_and_phases_chain(tmp_path, monkeypatch):
+    from gitdemo.train import cli
+
+    args = T.parse_args(["--out", "x", "--threads", "2", "--minutes", "5"], "git-shapes")
+    assert (args.threads, args.minutes, args.aux_weight, args.recipe) == (2, 5.0, 0.5, "git-shapes")
+    with pytest.raises(SystemExit):  # phase 2 needs phase 1's folder
+        T.parse_paligemma_args(["--out", "x"], "paligemma-shapes-phase2")
+    runs = []
+    monkeypatch.setattr(cli, "train", lambda a, argv=(): runs.append(a))
+    assert cli.main(["--recipe", "paligemma-shapes", "--out", str(tmp_path / "pg"), "--threads", "2"]) == 0
+    p1, p2 = runs
+    assert (p1.recipe, p1.out, p1.init, p1.minutes, p1.threads) == (
+        "paligemma-shapes-phase1", str(tmp_path / "pg-phase1"), None, 125.0, 2)
+    assert (p2.recipe, p2.out, p2.init, p2.minutes, p2.loc_jitter, p2.lr) == (
+        "paligemma-shapes-phase2", str(tmp_path / "pg"), str(tmp_path / "pg-phase1"), 20.0, 6, 2e-4)
+    runs.clear()
+    assert cli.main(["--recipe", "git-shapes", "--out", str(tmp_path / "g"), "--steps", "7"]) == 0
+    assert (runs[0].arch, runs[0].steps, runs[0].video_every) == ("git", 7, 2)

@@ -1,8 +1,7 @@
 """`python -m gitdemo bench`: our GIT against the reference, side by side in one run.
 
 Same random git-base-sized weights (written by the reference in its own layout), same image,
-same threads. Needs `transformers` (a test dependency). Reports medians over --repeats runs,
-interleaving the two implementations so background noise hits both alike:
+same threads. Needs `transformers` (a test dependency). Reports medians over --repeats runs:
   load time and peak memory (each side in a fresh subprocess), end-to-end greedy caption of
   20 new tokens, time to first token, per-token decode, the same with attention recording,
   beam search with 3 beams, and the memory-bandwidth floor for one decode step.
@@ -11,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,10 +18,13 @@ from pathlib import Path
 
 import torch
 
+from .common import FirstTokenTimer, compare_table, run_side, status_mb, time_call, time_stream, timings
+
 NEW_TOKENS = 20
 
 
-def _write_checkpoint(folder: Path, size: str) -> None:
+def write_checkpoint(folder: Path, size: str) -> None:
+    """Random weights of git-base's shapes (or a small model) saved by the reference."""
     from transformers import GitConfig, GitForCausalLM
 
     torch.manual_seed(0)
@@ -39,33 +39,12 @@ def _pixels(image_size: int) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- one implementation
-class _FirstTokenTimer:
-    """A reference streamer that notes when the first generated token arrives."""
-
-    def __init__(self):
-        self.calls, self.first = 0, None
-
-    def put(self, value):
-        self.calls += 1
-        if self.calls == 2 and self.first is None:  # call 1 is the prompt
-            self.first = time.perf_counter()
-
-    def end(self):
-        pass
-
-
 def _time_ours(model, px):
-    t0 = time.perf_counter()
-    first = None
-    for i, _ in enumerate(model.stream(pixel_values=px, max_new_tokens=NEW_TOKENS, eos_token_id=-1)):
-        if i == 0:
-            first = time.perf_counter()
-    t1 = time.perf_counter()
-    return t1 - t0, first - t0
+    return time_stream(model.stream(pixel_values=px, max_new_tokens=NEW_TOKENS, eos_token_id=-1))
 
 
 def _time_reference(model, px):
-    timer = _FirstTokenTimer()
+    timer = FirstTokenTimer()
     t0 = time.perf_counter()
     with torch.inference_mode():
         out = model.generate(pixel_values=px, max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS, streamer=timer)
@@ -74,16 +53,8 @@ def _time_reference(model, px):
     return t1 - t0, timer.first - t0
 
 
-def _time_call(fn):
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
 def measure(which: str, folder: Path, repeats: int) -> dict:
     """Everything for one implementation, in this process (called in a subprocess for memory)."""
-    import resource
-
     t0 = time.perf_counter()
     if which == "ours":
         import gitdemo
@@ -94,8 +65,7 @@ def measure(which: str, folder: Path, repeats: int) -> dict:
 
         model = GitForCausalLM.from_pretrained(folder).eval()
     load = time.perf_counter() - t0
-    size = model.config.vision_config.image_size if which == "ours" else model.config.vision_config.image_size
-    px = _pixels(size)
+    px = _pixels(model.config.vision_config.image_size)
     timer = _time_ours if which == "ours" else _time_reference
     timer(model, px)  # warm-up
     runs = [timer(model, px) for _ in range(repeats)]
@@ -113,16 +83,15 @@ def measure(which: str, folder: Path, repeats: int) -> dict:
             with torch.inference_mode():
                 model.generate(pixel_values=px, max_new_tokens=NEW_TOKENS, num_beams=3)
     rec()
-    recorded = [_time_call(rec) for _ in range(repeats)]
-    beams = [_time_call(beam) for _ in range(max(1, repeats // 2))]
-    total = statistics.median(r[0] for r in runs)
-    first = statistics.median(r[1] for r in runs)
+    recorded = [time_call(rec) for _ in range(repeats)]
+    beams = [time_call(beam) for _ in range(max(1, repeats // 2))]
+    t = timings(runs, NEW_TOKENS)
     return {
         "load_s": load,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "caption_s": total,
-        "first_token_s": first,
-        "per_token_ms": 1000 * (total - first) / (NEW_TOKENS - 1),
+        "peak_rss_mb": status_mb("VmHWM"),
+        "caption_s": t["total_s"],
+        "first_token_s": t["first_token_s"],
+        "per_token_ms": t["per_token_ms"],
         "caption_recording_s": statistics.median(recorded),
         "beam3_s": statistics.median(beams),
     }
@@ -134,7 +103,7 @@ def bandwidth_gbs() -> float:
     src = torch.ones(128 * 1024 * 1024)
     dst = torch.empty_like(src)
     dst.copy_(src)
-    best = min(_time_call(lambda: dst.copy_(src)) for _ in range(5))
+    best = min(time_call(lambda: dst.copy_(src)) for _ in range(5))
     return 2 * src.numel() * 4 / best / 1e9
 
 
@@ -146,9 +115,8 @@ def decode_bytes(folder: Path) -> int:
     with safe_open(str(folder / "model.safetensors"), "pt") as f:
         for key in f.keys():
             if key.startswith("git.encoder.") or key.startswith("output."):
-                t = f.get_slice(key)
                 n = 1
-                for d in t.get_shape():
+                for d in f.get_slice(key).get_shape():
                     n *= d
                 total += n * 4
     return total
@@ -166,16 +134,14 @@ def main(argv=None) -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        _write_checkpoint(folder, args.size)
+        write_checkpoint(folder, args.size)
         results = {}
-        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
         for which in ("reference", "ours"):
-            out = subprocess.run([sys.executable, "-m", "gitdemo", "bench", "--repeats", str(args.repeats),
-                                  "--_one", which, str(folder)], capture_output=True, text=True, env=env)
-            if out.returncode:
-                print(out.stderr, file=sys.stderr)
+            try:
+                results[which] = run_side(["bench", "--repeats", str(args.repeats), "--_one", which, str(folder)])
+            except RuntimeError as exc:
+                print(exc, file=sys.stderr)
                 return 1
-            results[which] = json.loads(out.stdout.strip().splitlines()[-1])
         bw = bandwidth_gbs()
         step_bytes = decode_bytes(folder)
         floor_ms = step_bytes / (bw * 1e9) * 1000
@@ -190,9 +156,7 @@ def main(argv=None) -> int:
         ("beam search, 3 beams (s)", "beam3_s", "{:.3f}"),
     ]
     lines = [f"threads: {torch.get_num_threads()}, size: {args.size}, repeats: {args.repeats} (medians)", "",
-             "| measure | reference | gitdemo | reference / gitdemo |", "| --- | ---: | ---: | ---: |"]
-    for label, key, fmt in rows:
-        lines.append(f"| {label} | {fmt.format(r[key])} | {fmt.format(o[key])} | {r[key] / o[key]:.2f}x |")
+             *compare_table(rows, r, o)]
     overhead = o["caption_recording_s"] / o["caption_s"] - 1
     lines += ["", f"attention recording overhead (gitdemo): {100 * overhead:+.1f}%",
               f"memory bandwidth (copy): {bw:.1f} GB/s; weights read per decode step: {step_bytes / 1e6:.0f} MB",

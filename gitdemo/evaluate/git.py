@@ -1,4 +1,4 @@
-"""Evaluating the embedded Shapes model: `python -m gitdemo eval [--model DIR] [--scenes 500] [--videos 100]`.
+"""Evaluating the embedded Shapes GIT (`python -m gitdemo eval [--model DIR] [--scenes 500] [--videos 100]`).
 
 Fresh scenes and clips are drawn from `gitdemo.shapes` with a seed stream the training never
 uses (training draws from `[seed, 0x7A11]`, evaluation from `[seed, 0xE7A1]`), written as PNG
@@ -16,9 +16,6 @@ over frames x cells, against the object's box in that frame) is printed for info
 """
 from __future__ import annotations
 
-import argparse
-import json
-import math
 import sys
 import tempfile
 import time
@@ -27,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import shapes
+from .. import shapes
+from .harness import EVAL_STREAM, bar_table, new_texts, passed
 
 BARS = {  # SHAPES_WORLD.md
     "caption1": ("captions, one object", "exact match", 0.95),
@@ -37,7 +35,6 @@ BARS = {  # SHAPES_WORLD.md
     "video_questions": ("video questions", "exact match", 0.85),
     "pointing": ("pointing", "peak of default attention inside the named object's box", 0.80),
 }
-EVAL_STREAM = 0xE7A1
 
 
 def cell_overlaps(cell: tuple[int, int], box, grid_rows: int, grid_cols: int, size: int = shapes.IMAGE_SIZE) -> bool:
@@ -88,28 +85,22 @@ def pointing_hits(tokens: list[dict], objects, boxes_per_frame=None) -> list[boo
 
 
 def _answers(model, processor, pixel_values, questions: list[str], max_new_tokens: int = 4) -> list[str]:
-    from .generation import generate
+    from ..generation import generate
 
     enc = processor(question=questions, padding_side="left")
     out = generate(model, pixel_values=pixel_values, input_ids=enc["input_ids"],
                    attention_mask=enc["attention_mask"], max_new_tokens=max_new_tokens, return_dict=True)
-    eos = model.config.eos_token_id
-    answers = []
-    for row in out.new_tokens.tolist():
-        if eos in row:
-            row = row[: row.index(eos)]
-        answers.append(processor.tokenizer.decode(row).strip())
-    return answers
+    return new_texts(out.new_tokens, model.config.eos_token_id, processor.tokenizer.decode)
 
 
 @torch.inference_mode()
 def evaluate(model_folder=None, n_scenes: int = 500, n_videos: int = 100, seed: int = 2024,
              workdir: str | None = None, progress: bool = False, video_format: str = "mp4") -> dict:
     """Scores of the model in `model_folder` (None: the embedded model) on fresh scenes; see module doc."""
-    from . import load_model, load_processor
-    from .pipeline import run
-    from .processing import open_image
-    from .video import read_frames
+    from .. import load_model, load_processor
+    from ..pipeline import run
+    from ..processing import open_image
+    from ..video import read_frames
 
     t0 = time.time()
     model = load_model(model_folder, progress=False)
@@ -168,7 +159,7 @@ def evaluate(model_folder=None, n_scenes: int = 500, n_videos: int = 100, seed: 
         "model": str(model_folder or "embedded:git-shapes"), "seed": seed, "scenes": n_scenes, "videos": n_videos,
         "scores": scores, "n": {k: len(v) for k, v in counts.items()},
         "question_kinds": {k: float(np.mean(v)) for k, v in by_kind.items()},
-        "passed": {k: (not math.isnan(scores[k]) and scores[k] >= BARS[k][2]) for k in BARS},
+        "passed": passed(BARS, scores),
         "failures": failures, "seconds": time.time() - t0,
     }
 
@@ -176,69 +167,8 @@ def evaluate(model_folder=None, n_scenes: int = 500, n_videos: int = 100, seed: 
 def table(result: dict) -> str:
     """The SHAPES_WORLD.md table: task | measure | score | bar | pass."""
     s, n = result["scores"], result["n"]
-    lines = ["| task | measure | score | bar | pass |", "| --- | --- | --- | --- | --- |"]
-    for key, (task, measure, bar) in BARS.items():
-        score = s[key]
-        shown = "n/a" if math.isnan(score) else f"{100 * score:.1f}% (n={n[key]})"
-        lines.append(f"| {task} | {measure} | {shown} | >= {100 * bar:.0f}% | {'yes' if result['passed'][key] else 'NO'} |")
+    lines = bar_table(BARS, result, {})
     if n.get("pointing_video"):
         lines.append(f"| (pointing, videos: information only) | same, per frame | "
                      f"{100 * s['pointing_video']:.1f}% (n={n['pointing_video']}) | - | - |")
     return "\n".join(lines)
-
-
-def _model_type(folder: str) -> str | None:
-    try:
-        return json.loads((Path(folder) / "config.json").read_text()).get("model_type")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(prog="python -m gitdemo eval", description="Score a Shapes GIT (or, given a PaliGemma folder, "
-                                "the Shapes PaliGemma) on fresh scenes.")
-    p.add_argument("--model", default=None, help="model folder (default: the embedded assets/models/git-shapes)")
-    p.add_argument("--scenes", type=int, default=500)
-    p.add_argument("--videos", type=int, default=100, help="fresh clips (GIT only; PaliGemma reads images)")
-    p.add_argument("--seed", type=int, default=2024)
-    p.add_argument("--format", default="mp4", choices=("mp4", "webm"), help="video container/codec to write")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--md", default=None, help="also write the table (and details) to this Markdown file")
-    p.add_argument("--json", action="store_true", help="print the whole result as JSON after the table")
-    args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.model and _model_type(args.model) == "paligemma":  # the embedded PaliGemma's table
-        from . import evaluate_paligemma as pg
-
-        res = pg.evaluate(args.model, args.scenes, args.seed, progress=True)
-        printed, md = pg.report(res, argv)
-        print(printed)
-        if args.md:
-            Path(args.md).write_text(md)
-        if args.json:
-            print(json.dumps(res, indent=1))
-        return 0 if all(res["passed"].values()) else 1
-    res = evaluate(args.model, args.scenes, args.videos, args.seed, progress=True, video_format=args.format)
-    text = table(res)
-    print(text)
-    kinds = ", ".join(f"{k} {100 * v:.1f}%" for k, v in sorted(res["question_kinds"].items()))
-    print(f"\nimage questions by kind: {kinds}")
-    print(f"{res['scenes']} scenes, {res['videos']} videos ({args.format}), seed {res['seed']}, "
-          f"{res['seconds']:.0f} s")
-    if args.md:
-        md = [f"# Evaluation of {res['model']}", "",
-              f"`python -m gitdemo eval {' '.join(argv)}` - {res['scenes']} fresh scenes (PNG) and "
-              f"{res['videos']} fresh videos ({args.format}), seed {res['seed']} (a stream training never uses), "
-              f"{res['seconds']:.0f} s.", "", text, "", f"Image questions by kind: {kinds}.", ""]
-        if res["failures"]:
-            md += ["Some misses (want -> got):", ""] + [f"- `{f['want']}` -> `{f['got']}`" for f in res["failures"][:20]]
-        Path(args.md).write_text("\n".join(md) + "\n")
-    if args.json:
-        print(json.dumps(res, indent=1))
-    return 0 if all(res["passed"].values()) else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Shapes world: the synthetic scenes and clips the embedded demo model is trained on.
+"""Shapes world, the renderer: the synthetic scenes and clips the embedded demo model is trained on.
 
 Implements ``/work/shared/SHAPES_WORLD.md`` (normative).  In short: a 224 x 224 image has a
 uniform light background (each channel uniform in [200, 255]), one or two filled shapes
@@ -7,7 +7,8 @@ Gaussian pixel noise (sigma 6) over the whole image.  Two objects sit clearly si
 or one above the other, so the caption ``a red circle left of a blue square`` (or
 ``... above ...``) is never ambiguous.  A video is 24 frames of one shape moving in a
 straight line (left, right, up or down) by 60..120 px.  Each scene/clip comes with its
-caption and every question the spec allows, with the one-word answer.
+caption and every question the spec allows, with the one-word answer (the rules that pick
+questions and PaliGemma prompts from them are in `tasks.py`).
 
 Box convention: ``box = (x0, y0, x1, y1)`` in pixels with x1/y1 EXCLUSIVE (numpy slicing:
 ``image[y0:y1, x0:x1]``), so ``x1 - x0 == y1 - y0 == size`` for every shape.  The box is the
@@ -26,10 +27,9 @@ import numpy as np
 from PIL import Image
 
 __all__ = [
-    "COLOURS", "SHAPES", "DIRECTIONS", "IMAGE_SIZE", "QUESTION_KINDS",
+    "COLOURS", "SHAPES", "DIRECTIONS", "IMAGE_SIZE", "N_FRAMES", "FPS",
     "ShapeObject", "Scene", "VideoClip",
-    "draw_scene", "draw_video", "sample_question", "question_kind",
-    "write_video", "write_dataset",
+    "draw_scene", "draw_video", "write_video", "write_dataset",
 ]
 
 COLOURS = {"red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220), "yellow": (235, 200, 30)}
@@ -42,7 +42,6 @@ NOISE_SIGMA = 6.0
 MIN_GAP = 8           # empty pixels between the two boxes (in x or in y)
 N_FRAMES, FPS = 24, 8
 MIN_TRAVEL, MAX_TRAVEL = 60, 120
-QUESTION_KINDS = ("color", "shape", "count", "exists", "where")
 _PAIRS = [(c, s) for c in COLOURS for s in SHAPES]
 
 
@@ -221,29 +220,6 @@ def draw_scene(rng: np.random.Generator, n_objects: int | None = None) -> Scene:
     questions = _questions(rng, objects, layout)
     image = _render(bg, objects, rng)
     return Scene(image, objects, layout, caption, questions)
-
-
-def question_kind(question: str) -> str:
-    """One of QUESTION_KINDS for a scene question."""
-    for prefix, kind in (("what color", "color"), ("what shape", "shape"), ("how many", "count"),
-                         ("is there", "exists"), ("where", "where")):
-        if question.startswith(prefix):
-            return kind
-    raise ValueError(f"not a scene question: {question!r}")
-
-
-def sample_question(rng: np.random.Generator, scene: Scene) -> tuple[str, str]:
-    """One (question, answer): kind uniform over the kinds this scene has, yes/no 50:50."""
-    by_kind: dict[str, list[tuple[str, str]]] = {}
-    for qa in scene.questions:
-        by_kind.setdefault(question_kind(qa[0]), []).append(qa)
-    kinds = [k for k in QUESTION_KINDS if k in by_kind]
-    pool = by_kind[kinds[int(rng.integers(len(kinds)))]]
-    answers = sorted({a for _, a in pool})
-    if answers == ["no", "yes"]:
-        want = answers[int(rng.integers(2))]
-        pool = [qa for qa in pool if qa[1] == want]
-    return pool[int(rng.integers(len(pool)))]
 
 
 # ---------------------------------------------------------------- videos

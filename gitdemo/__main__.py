@@ -32,7 +32,7 @@ def _describe(args, kind: str) -> int:
     for path in args.inputs:
         try:
             if kind == "video":
-                from .video import read_frames
+                from .io.video import read_frames
 
                 frames = read_frames(path, model.config.num_frames).frames
             else:

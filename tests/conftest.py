@@ -63,7 +63,7 @@ def _free_port() -> int:
 def app_server(tmp_path_factory):
     """`python app.py` in a subprocess (offline: HF_HUB_OFFLINE=1, so the embedded model is the default),
     polled until it serves. Yields (url, log_path, process); the log is shown if it does not come up."""
-    from gitdemo.loading import EMBEDDED_GIT
+    from gitdemo.io.assets import EMBEDDED_GIT
 
     if not os.environ.get("GITDEMO_EMBEDDED_MODEL") and not (EMBEDDED_GIT / "config.json").is_file():
         pytest.fail(f"The app tests need the embedded Shapes model in {EMBEDDED_GIT}.")

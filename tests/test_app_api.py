@@ -119,7 +119,7 @@ def test_api_gives_what_the_model_gives(client, tmp_path):
     from gitdemo import shapes
     from gitdemo.pipeline import run
     from gitdemo.processing import open_image
-    from gitdemo.video import read_frames
+    from gitdemo.io.video import read_frames
 
     model, processor = gitdemo.load_model(None), gitdemo.load_processor(None)
     rng = np.random.default_rng(99)
@@ -292,8 +292,8 @@ def test_paligemma_defaults_to_the_embedded_model_offline(client):
 @pytest.mark.parametrize("example", PALI_EXAMPLES, ids=[f"{e['file']}:{e['prompt']}" for e in PALI_EXAMPLES])
 def test_paligemma_examples(client, example):
     """The tab's examples: the exact answer; for detect, each box on the object it names (IoU >= 0.5)."""
-    from gitdemo.evaluate_paligemma import iou
-    from gitdemo.train_paligemma import detect_label_matches
+    from gitdemo.shapes.tasks import iou
+    from gitdemo.shapes.tasks import detect_label_matches
 
     from types import SimpleNamespace
 
@@ -316,7 +316,7 @@ def test_paligemma_detects_objects_in_fresh_scenes(client, tmp_path):
     """`detect {colour} {shape}` on 20 fresh scenes through the API: most objects boxed (IoU >= 0.5). The shipped
     model finds 65.5% of objects over all detect prompts (eval.md; the bar of 85% is not met yet)."""
     from gitdemo import shapes
-    from gitdemo.evaluate_paligemma import iou
+    from gitdemo.shapes.tasks import iou
 
     rng = np.random.default_rng(99)
     hits = []

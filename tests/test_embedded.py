@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from gitdemo import shapes
-from gitdemo.loading import EMBEDDED_GIT
+from gitdemo.io.assets import EMBEDDED_GIT
 
 N_SCENES, N_VIDEOS, SEED = 120, 30, 31337
 

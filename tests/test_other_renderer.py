@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import gitdemo
-from gitdemo.loading import ASSETS, EMBEDDED_GIT
+from gitdemo.io.assets import ASSETS, EMBEDDED_GIT
 
 SIZE = 224
 EMBEDDED_PALIGEMMA = ASSETS / "models" / "paligemma-shapes"
@@ -156,7 +156,7 @@ def test_renderer_follows_the_spec():
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
     from gitdemo.pipeline import run
-    from gitdemo.video import read_frames
+    from gitdemo.io.video import read_frames
 
     tmp = tmp_path_factory.mktemp("other")
     model, processor = gitdemo.load_model(EMBEDDED_GIT, progress=False), gitdemo.load_processor(EMBEDDED_GIT)
@@ -193,7 +193,7 @@ def test_other_renderer_meets_the_bars(scored, task):
 def scored_paligemma(tmp_path_factory):
     from gitdemo.evaluate.paligemma import _generate
     from gitdemo.shapes.tasks import match_detections
-    from gitdemo.paligemma_outputs import parse_locations
+    from gitdemo.pipeline.answers import parse_locations
 
     tmp = tmp_path_factory.mktemp("other-pg")
     model = gitdemo.load_model(EMBEDDED_PALIGEMMA, dtype="float32", progress=False)

@@ -15,10 +15,14 @@ import torch
 from PIL import Image
 
 import gitdemo
-from gitdemo import paligemma_pipeline as pp
+from gitdemo.explain.mask import mask_views, sequence
+from gitdemo.explain.trace import trace as exploration
+from gitdemo.pipeline.answers import annotations, describe_detections
+from gitdemo.pipeline.prompts import build_prompt, clean_prompt
+from gitdemo.pipeline.run import run, run_stream
 from gitdemo.errors import InputError
-from gitdemo.paligemma_outputs import MaskDecoder
-from gitdemo.paligemma_processing import LOC_TOKENS, SEG_TOKENS
+from gitdemo.pipeline.segmask import MaskDecoder
+from gitdemo.processing.paligemma import LOC_TOKENS, SEG_TOKENS
 
 transformers = pytest.importorskip("transformers")
 
@@ -94,10 +98,10 @@ def loc(*v):
 def test_stream_tokens_and_attention_grids(loaded, picture):
     model, processor = loaded
     img, _ = picture
-    results = [(r.text, len(r.tokens), r.done) for r in pp.run_stream(model, processor, img, "caption en",
+    results = [(r.text, len(r.tokens), r.done) for r in run_stream(model, processor, img, "caption en",
                                                                        max_new_tokens=6)]
     assert [n for _, n, done in results if not done] == [1, 2, 3, 4, 5, 6]  # one update per token, then the end
-    result = pp.run(model, processor, img, "caption en", max_new_tokens=6)
+    result = run(model, processor, img, "caption en", max_new_tokens=6)
     assert result.done and result.parsed is not None and len(result.tokens) == 6
     assert result.text == processor.decode([t.id for t in result.tokens])
     for t in result.tokens:
@@ -116,46 +120,46 @@ def test_stream_tokens_and_attention_grids(loaded, picture):
 def test_beam_and_sampling(loaded, picture):
     model, processor = loaded
     img, _ = picture
-    beam = pp.run(model, processor, img, "caption en", max_new_tokens=4, num_beams=2)
+    beam = run(model, processor, img, "caption en", max_new_tokens=4, num_beams=2)
     assert beam.done and 1 <= len(beam.tokens) <= 4 and beam.tokens[0].attention.shape == (1, 3, 3)
-    a = pp.run(model, processor, img, "caption en", max_new_tokens=4, do_sample=True, temperature=1.5, top_p=0.9, seed=3)
-    b = pp.run(model, processor, img, "caption en", max_new_tokens=4, do_sample=True, temperature=1.5, top_p=0.9, seed=3)
+    a = run(model, processor, img, "caption en", max_new_tokens=4, do_sample=True, temperature=1.5, top_p=0.9, seed=3)
+    b = run(model, processor, img, "caption en", max_new_tokens=4, do_sample=True, temperature=1.5, top_p=0.9, seed=3)
     assert [t.id for t in a.tokens] == [t.id for t in b.tokens]
 
 
 def test_typed_image_token_is_text(loaded, picture):
     model, processor = loaded
     img, _ = picture
-    result = pp.run(model, processor, img, "<image><bos> caption en", max_new_tokens=2)
+    result = run(model, processor, img, "<image><bos> caption en", max_new_tokens=2)
     assert result.prompt_ids.count(processor.image_token_id) == 9  # only the processor's own placeholders
     assert result.prompt_ids.count(processor.bos_id) == 1
 
 
 def test_prompt_builder():
-    assert pp.build_prompt("detect", "cat;  dog ", "en") == "detect cat ; dog"
-    assert pp.build_prompt("caption", "", "fr") == "caption fr"
-    assert pp.build_prompt("answer", "what is it?", "en") == "answer en what is it?"
-    assert pp.build_prompt("ocr", "", "en", free_prompt="  my   own ") == "my own"
+    assert build_prompt("detect", "cat;  dog ", "en") == "detect cat ; dog"
+    assert build_prompt("caption", "", "fr") == "caption fr"
+    assert build_prompt("answer", "what is it?", "en") == "answer en what is it?"
+    assert build_prompt("ocr", "", "en", free_prompt="  my   own ") == "my own"
     with pytest.raises(InputError):
-        pp.build_prompt("answer", "", "en")
+        build_prompt("answer", "", "en")
     with pytest.raises(InputError):
-        pp.clean_prompt("   ")
+        clean_prompt("   ")
 
 
 def test_answer_to_annotated_image(picture, tmp_path):
     img, _ = picture
     answer = f"{loc(256, 128, 768, 896)} cat ; {loc(0, 0, 512, 512)} dog ; {loc(1, 2, 3)} broken"
-    (image, items), parsed = pp.annotations(img, answer, masks=False)
+    (image, items), parsed = annotations(img, answer, masks=False)
     assert image is img
     assert items == [((8, 10, 52, 30), "cat"), ((0, 0, 30, 20), "dog")]  # (x0, y0, x1, y1) in the 60 x 40 image
-    text = pp.describe_detections(parsed)
+    text = describe_detections(parsed)
     assert "<loc0256><loc0128><loc0768><loc0896>" in text and "x 128/1024·60 = 8" in text
-    assert "No `<loc>` boxes" in pp.describe_detections(pp.annotations(img, "a cat", masks=False)[1])
+    assert "No `<loc>` boxes" in describe_detections(annotations(img, "a cat", masks=False)[1])
     # a <seg> object with a (random) mask decoder: a box and an image-sized float mask
     torch.manual_seed(0)
     decoder = MaskDecoder().eval()
     seg = "".join(f"<seg{i:03d}>" for i in range(16))
-    (_, items), parsed = pp.annotations(img, f"{loc(100, 200, 600, 900)}{seg} cat", decoder=decoder)
+    (_, items), parsed = annotations(img, f"{loc(100, 200, 600, 900)}{seg} cat", decoder=decoder)
     (box, label), (mask, mlabel) = items
     assert label == mlabel == "cat" and mask.shape == (40, 60) and mask.dtype == np.float32
     assert 0 <= mask.min() and mask.max() <= 1
@@ -164,14 +168,14 @@ def test_answer_to_annotated_image(picture, tmp_path):
 def test_mask_views_prefix_lm_beside_git(loaded):
     model, processor = loaded
     ids = processor.encode_text("a red circle")
-    views = pp.mask_views(model, processor, "caption en", ids)
+    views = mask_views(model, processor, "caption en", ids)
     assert views.paligemma.image.size[0] > 100 and views.git.image.size[0] > 100
     pali = " ".join(views.paligemma_sentences)
     git = " ".join(views.git_sentences)
     assert "image → prompt: all visible" in pali and "image → prompt: all masked" in git
     assert "prompt → prompt: all visible" in pali and "prompt → prompt: causal" in git
     assert "answer → answer: causal" in pali and "answer → answer: causal" in git
-    seq, mask, types = pp.sequence(model, processor, "caption en", ids)
+    seq, mask, types = sequence(model, processor, "caption en", ids)
     m = model.mask_for(seq, mask, types)[0, 0]
     p = int((types[0] == 0).sum())
     assert m[:p, :p].all() and not m[:p, p:].any()
@@ -182,8 +186,8 @@ def test_exploration_renders(loaded, picture):
 
     model, processor = loaded
     img, _ = picture
-    result = pp.run(model, processor, img, "caption en", max_new_tokens=3)
-    expl = pp.exploration(model, processor, img, "caption en", [t.id for t in result.tokens], "tiny")
+    result = run(model, processor, img, "caption en", max_new_tokens=3)
+    expl = exploration(model, processor, img, "caption en", [t.id for t in result.tokens], "tiny")
     assert len(expl.steps) == 3 and expl.layout.has_cls is False
     for step, token in zip(expl.steps, result.tokens):  # the teacher-forced record equals the streamed one
         assert torch.allclose(step, result.steps[token.step], atol=1e-5)
@@ -258,7 +262,7 @@ def test_api_with_local_folder(client, tiny, picture):
     assert isinstance(text, str) and data["text"] == text and data["prompt"] == "caption en"
     assert data["grid"] == [3, 3] and len(data["tokens"]) == 5 and data["image_size"] == [60, 40]
     # the random model writes mostly <loc> tokens: whatever boxes the text holds, the JSON and the image show
-    (_, items), parsed = pp.annotations(picture[0], text, masks=False)
+    (_, items), parsed = annotations(picture[0], text, masks=False)
     assert [d["box"] for d in data["detections"]] == [list(d.box) for d in parsed.detections]
     if items:
         assert annotated is not None and len(annotated["annotations"]) == len(items)
@@ -289,7 +293,7 @@ def test_explorer_builds_from_the_result_json(tiny, loaded, picture):
 
     model, processor = loaded
     _, path = picture
-    result = pp.run(model, processor, picture[0], "caption en", max_new_tokens=3)
+    result = run(model, processor, picture[0], "caption en", max_new_tokens=3)
     payload = {"model_key": str(tiny.resolve()), **result.to_json()}
     with gr.Blocks(analytics_enabled=False):
         explorer = Explorer("pg-test")

@@ -11,9 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from gitdemo import weights
+from gitdemo.io import hub as weights
 from gitdemo.errors import CheckpointError, HubError, InputError
-from gitdemo.paligemma_outputs import MaskDecoder, masks_in_image, parse, parse_locations
+from gitdemo.pipeline.segmask import MaskDecoder
+from gitdemo.pipeline.answers import masks_in_image, parse, parse_locations
 from gitdemo.processing.paligemma import LOC_TOKENS, SEG_TOKENS, load_paligemma_processor
 
 SIZE, N_IMG = 28, 4
@@ -307,7 +308,7 @@ def test_bad_vae_file(tmp_path):
 
 
 def test_without_decoder_weights_boxes_still_work(monkeypatch, tmp_path):
-    import gitdemo.paligemma_outputs as outputs
+    import gitdemo.pipeline.segmask as outputs
 
     monkeypatch.setattr(outputs, "_DECODER", None)
     monkeypatch.delenv(outputs.VAE_ENV, raising=False)

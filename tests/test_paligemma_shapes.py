@@ -16,7 +16,7 @@ from gitdemo.shapes import tasks
 from gitdemo.shapes.tasks import iou, match_detections
 from gitdemo.train import cli, tokenizers
 from gitdemo.train import paligemma as TP
-from gitdemo.loading import ASSETS
+from gitdemo.io.assets import ASSETS
 
 EMBEDDED = ASSETS / "models" / "paligemma-shapes"
 TINY = ["--arch", "paligemma", "--image-size", "64", "--patch-size", "16", "--vision-dim", "32",

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
 import gitdemo  # noqa: E402
-from gitdemo.config import GitConfig, GitVisionConfig  # noqa: E402
+from gitdemo.models.git.config import GitConfig, GitVisionConfig  # noqa: E402
 from gitdemo.errors import CheckpointError, InputError  # noqa: E402
 from gitdemo.processing import (GitProcessor, GitTokenizer, ImageProcessor, load_processor,  # noqa: E402
                                 open_image)
@@ -369,9 +369,9 @@ def test_load_processor_variants(tmp_path, bert_files, monkeypatch):
 
 
 def test_default_processor_is_the_embedded_model(tmp_path, bert_files, monkeypatch):
-    import gitdemo.loading
+    import gitdemo.io.assets
 
     folder = make_folder(tmp_path / "embedded", bert_files)
-    monkeypatch.setattr(gitdemo.loading, "default_model_path", lambda: folder)
+    monkeypatch.setattr(gitdemo.io.assets, "default_model_path", lambda: folder)
     proc = gitdemo.load_processor()
     assert isinstance(proc, GitProcessor) and proc.tokenizer.vocab_size == 30522

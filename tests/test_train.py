@@ -152,7 +152,7 @@ def test_training_pixels_equal_the_processor(trained):
 
 
 def test_frame_rule_is_the_apps():
-    from gitdemo.video import frame_indices
+    from gitdemo.io.video import frame_indices
 
     assert T.frame_indices() == frame_indices(shapes.N_FRAMES, T.FRAMES) == [2, 6, 10, 14, 18, 22]
 
@@ -230,7 +230,7 @@ def test_question_weight_reweights_answer_tokens_only(trained):
     """--question-weight: the total is the token mean with answer tokens counted q times; the logged
     per-task losses do not change."""
     from gitdemo.models.git import GitForCausalLM
-    from gitdemo.weights import load_state_dict, rename_keys
+    from gitdemo.io.checkpoint import load_state_dict, rename_keys
 
     _, folder = trained
     cfg = T.GitConfig.from_dict(json.loads((folder / "config.json").read_text()))
@@ -263,7 +263,7 @@ SHIPPED = [("git-shapes", "git-shapes/training_log.json"),
 def test_recipes_rebuild_the_shipped_runs(recipe, log_file):
     """`--recipe NAME` gives every setting the shipped run recorded (its output paths aside), and so does
     the command the run recorded: the recipe and the defaults agree."""
-    from gitdemo.loading import ASSETS
+    from gitdemo.io.assets import ASSETS
 
     shipped = json.loads((ASSETS / "models" / log_file).read_text())
     recorded = shipped["args"]

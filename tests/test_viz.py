@@ -1,4 +1,4 @@
-"""Figures (gitdemo.viz) and the app's Gradio-free logic (gitdemo.explain, gitdemo.pipeline, gitdemo.ui.models).
+"""Figures (gitdemo.viz) and the app's Gradio-free logic (gitdemo.explain, gitdemo.pipeline, gitdemo.ui.registry).
 
 No browser and no server: a tiny random GIT (images and 3-frame videos) written with the training
 code's own checkpoint writer, so the processor, tokenizer and model are the real classes.
@@ -312,7 +312,7 @@ def _fake(nbytes_by_name, delays=None, calls=None):
 
 
 def test_cache_evicts_least_recently_used():
-    from gitdemo.ui.models import ModelCache
+    from gitdemo.ui.registry import ModelCache
 
     sizes = {"embedded": 400, "microsoft/git-base": 400, "microsoft/git-base-coco": 400}
     calls = []
@@ -328,7 +328,7 @@ def test_cache_evicts_least_recently_used():
 
 
 def test_cache_slow_load_blocks_only_its_own_model():
-    from gitdemo.ui.models import ModelCache
+    from gitdemo.ui.registry import ModelCache
 
     sizes = {"embedded": 4, "microsoft/git-large-coco": 4}
     cache = ModelCache(budget_bytes=100, loader=_fake(sizes, delays={"microsoft/git-large-coco": 1.5}))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import read_config_json
+from ..io.checkpoint import read_config_json
 from .common import FirstTokenTimer, compare_table, run_side, status_mb, time_stream, timings
 
 PROMPT_TOKENS = 12  # <bos> + a short prompt + "\n", after the image tokens

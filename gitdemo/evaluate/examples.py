@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..loading import ASSETS
+from ..io.assets import ASSETS, embedded_paligemma
 from ..shapes.tasks import detect_answer, detect_label_matches, match_detections
 
 FOLDER = ASSETS / "examples"
@@ -39,12 +39,6 @@ QUESTION_ORDER = ("where", "what color", "what shape", "how many", "is there")
 def truth(folder: Path = FOLDER) -> dict:
     path = Path(folder) / "truth.json"
     return json.loads(path.read_text()) if path.is_file() else {"files": {}}
-
-
-def embedded_paligemma() -> Path | None:
-    """The embedded PaliGemma's folder (GITDEMO_EMBEDDED_PALIGEMMA overrides), None when it is absent."""
-    folder = Path(os.environ.get("GITDEMO_EMBEDDED_PALIGEMMA") or ASSETS / "models" / "paligemma-shapes")
-    return folder if (folder / "config.json").is_file() else None
 
 
 def paligemma_candidates(info: dict) -> list[tuple[str, str]]:
@@ -69,7 +63,7 @@ def _right(prompt: str, got: str, want: str, info: dict, size: tuple[int, int] =
         return got == want
     from types import SimpleNamespace
 
-    from ..paligemma_outputs import parse_locations
+    from ..pipeline.answers import parse_locations
 
     label = prompt[len("detect "):]
     truth = [tuple(o["box"]) for o in info["objects"] if detect_label_matches(label, SimpleNamespace(**o))]
@@ -82,7 +76,7 @@ def write_paligemma_examples(folder: Path = FOLDER, model_path: str | None = Non
     (detection first) that the embedded PaliGemma answers right (`_right`), with the answer it gives."""
     import gitdemo
 
-    from ..paligemma_pipeline import run
+    from ..pipeline import run
     from ..processing import open_image
 
     path = model_path or embedded_paligemma()
@@ -127,7 +121,7 @@ def write_examples(folder: Path = FOLDER, seed: int = SEED, model_path: str | No
     import gitdemo
     from .. import shapes
     from ..pipeline import run
-    from ..video import frame_indices, read_frames
+    from ..io.video import frame_indices, read_frames
 
     model, processor = gitdemo.load_model(model_path, progress=False), gitdemo.load_processor(model_path)
     rng = np.random.default_rng(seed)

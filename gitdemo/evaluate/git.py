@@ -100,7 +100,7 @@ def evaluate(model_folder=None, n_scenes: int = 500, n_videos: int = 100, seed: 
     from .. import load_model, load_processor
     from ..pipeline import run
     from ..processing import open_image
-    from ..video import read_frames
+    from ..io.video import read_frames
 
     t0 = time.time()
     model = load_model(model_folder, progress=False)

@@ -36,7 +36,7 @@ def bar_table(bars: dict, result: dict, extra: dict[str, str]) -> list[str]:
 
 def model_type(folder: str) -> str | None:
     """config.json's model_type of a model folder, None when there is none to read."""
-    from ..config import read_config_json
+    from ..io.checkpoint import read_config_json
     from ..errors import GitDemoError
 
     try:

@@ -38,7 +38,7 @@ MAX_EXTRA = 0.10
 def score_detection(answer: str, label: str, objects, width: int = shapes.IMAGE_SIZE,
                     height: int = shapes.IMAGE_SIZE) -> tuple[int, int, int]:
     """(objects found, true objects, extra boxes) for the answer to `detect {label}` on a scene."""
-    from ..paligemma_outputs import parse_locations
+    from ..pipeline.answers import parse_locations
 
     dets, _ = parse_locations(answer, width, height)
     truth = [o.box for o in objects if detect_label_matches(label, o)]

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .. import viz
-from ..layers import ranks_from_ar, visibility
+from ..models.layers import ranks_from_ar, visibility
 from ..pipeline import inputs as pipeline_inputs  # a module, not names: pipeline imports explain.maps too
 
 

@@ -12,10 +12,9 @@ import torch
 
 from ..errors import CheckpointError
 from ..io.checkpoint import load_into, load_state_dict, read_config_json
+from ..io.assets import ASSETS, EMBEDDED_GIT, default_model_path  # noqa: F401  (re-exported)
 from ..io.hub import resolve
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
-EMBEDDED_GIT = ASSETS / "models" / "git-shapes"
 
 DTYPES = {
     "float32": torch.float32, "fp32": torch.float32, "float": torch.float32,
@@ -31,13 +30,6 @@ def parse_dtype(dtype) -> torch.dtype | None:
         return DTYPES[str(dtype).lower()]
     except KeyError:
         raise CheckpointError(f"Unknown dtype '{dtype}'; use float32, bfloat16 or float16.") from None
-
-
-def default_model_path() -> Path:
-    if not (EMBEDDED_GIT / "config.json").exists():
-        raise CheckpointError(f"The embedded Shapes model is not in {EMBEDDED_GIT} yet; pass a model folder "
-                              f"or a Hub id (e.g. microsoft/git-base-coco).")
-    return EMBEDDED_GIT
 
 
 def build_model(raw_config: dict, meta: bool = False):

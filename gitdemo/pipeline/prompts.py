@@ -6,7 +6,7 @@ PaliGemma: every call needs a prompt, typed freely or built from a task ("detect
 from __future__ import annotations
 
 from ..errors import InputError
-from ..paligemma_processing import MAX_PROMPT_CHARS, TASKS, task_prompt
+from ..processing.paligemma import MAX_PROMPT_CHARS, TASKS, task_prompt
 
 MAX_QUESTION_CHARS = 1000
 # what the PaliGemma tab's task menu offers: (label, task key of paligemma_processing.TASKS)

@@ -90,7 +90,7 @@ def load_mask_decoder(path: str | os.PathLike | None = None) -> MaskDecoder:
 
 
 def _find_vae() -> Path:
-    from ..weights import hub_reachable
+    from ..io.hub import hub_reachable
 
     try:
         from huggingface_hub import hf_hub_download

@@ -26,11 +26,11 @@ def load_processor(name_or_path: str | os.PathLike | None = None):
     (or no config.json) -> `GitProcessor`.
     """
     if name_or_path is None:
-        from ..loading import default_model_path
+        from ..io import assets
 
-        folder = Path(default_model_path())
+        folder = Path(assets.default_model_path())
     else:
-        from ..weights import resolve
+        from ..io.hub import resolve
 
         folder = Path(resolve(name_or_path, patterns=("*.json", "*.txt")))
     raw = read_json(folder / "config.json")

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import torch
 from PIL import Image
 
-from ..config import GitConfig
+from ..models.git.config import GitConfig
 from ..errors import CheckpointError, InputError
 from ._shared import check_padding_side, pad_rows, read_json
 from .image import ImageProcessor, clip_preset

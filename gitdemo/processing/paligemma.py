@@ -28,7 +28,7 @@ import torch
 
 from ..errors import CheckpointError, InputError
 from ..io.images import open_image
-from ..weights import resolve
+from ..io.hub import resolve
 from ._shared import check_padding_side, pad_rows, read_json
 from .image import square_image_processor
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..paligemma_outputs import LOC_BINS
+from ..pipeline.answers import LOC_BINS
 from .world import COLOURS, IMAGE_SIZE, SHAPES, Scene
 
 QUESTION_KINDS = ("color", "shape", "count", "exists", "where")

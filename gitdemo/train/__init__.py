@@ -7,7 +7,7 @@ probe (`probe.py`), tokenizer and config writers (`tokenizers.py`, `checkpoint.p
 
 The names of the old `gitdemo.train` module (the GIT trainer) stay importable from here.
 """
-from ..config import GitConfig, GitVisionConfig  # noqa: F401
+from ..models.git.config import GitConfig, GitVisionConfig  # noqa: F401
 from .checkpoint import write_weights
 from .cli import add_shared_options, main, parse_args, parse_paligemma_args, train
 from .git import (Batch, DataSource, GitRun, TextCodec, compute_loss, greedy, init_temporal, init_weights,

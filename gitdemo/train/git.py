@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .. import shapes
-from ..config import GitConfig, GitVisionConfig
+from ..models.git.config import GitConfig, GitVisionConfig
 from .checkpoint import write_generation_config, write_weights
 from .images import FRAMES, augment, frame_indices, normalise_uint8, pixels, resize_like_processor
 from .probe import cells_of_box, patch_classes, patch_loss, probe_head
@@ -365,7 +365,7 @@ class GitRun:
         self.model = GitForCausalLM(self.cfg)
         init_weights(self.model, args.seed, args.temporal_std, getattr(args, "position_std", 0.02))
         if args.init:  # continue from an earlier checkpoint (same shape): a second, shorter phase
-            from ..weights import load_state_dict, rename_keys
+            from ..io.checkpoint import load_state_dict, rename_keys
 
             state = rename_keys(load_state_dict(args.init))
             self.model.load_state_dict({k: v.to(torch.float32).clone() for k, v in state.items()}, strict=True)

@@ -17,7 +17,7 @@ FRAMES = 6  # frames per clip the GIT model reads (num_image_with_embedding)
 def frame_indices(total: int = CLIP_FRAMES, num: int = FRAMES) -> list[int]:
     """The app's rule for picking `num` frames of a `total`-frame clip (gitdemo.video.read_frames)."""
     try:
-        from ..video import frame_indices as app_rule  # the app's own rule, when it exposes one
+        from ..io.video import frame_indices as app_rule
         return [int(i) for i in app_rule(total, num)]
     except Exception:  # noqa: BLE001 - fall back to segment centres
         return [int((i + 0.5) * total / num) for i in range(num)]

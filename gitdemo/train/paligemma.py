@@ -28,8 +28,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..paligemma_outputs import LOC_BINS
-from ..paligemma_processing import LOC_TOKENS
+from ..pipeline.answers import LOC_BINS
+from ..processing.paligemma import LOC_TOKENS
 from ..shapes import draw_scene, sample_question
 from ..shapes.tasks import detect_answer, sample_detect
 from .checkpoint import write_generation_config, write_weights
@@ -297,7 +297,7 @@ class PaliGemmaRun:
 
     def __init__(self, args):
         from ..models.paligemma import PaliGemmaForConditionalGeneration
-        from ..models.paligemma_config import PaliGemmaConfig
+        from ..models.paligemma.config import PaliGemmaConfig
 
         self.args = args
         self.tok = build_tokenizer()
@@ -305,7 +305,7 @@ class PaliGemmaRun:
         self.model = model = PaliGemmaForConditionalGeneration(PaliGemmaConfig.from_dict(self.cfg_dict))
         init_weights(model, self.tok, args.seed, args.position_std)
         if args.init:  # continue from an earlier run (same shapes): a second phase with a fresh schedule
-            from ..weights import load_state_dict
+            from ..io.checkpoint import load_state_dict
 
             state = {k: v.to(torch.float32).clone() for k, v in load_state_dict(args.init).items()}
             missing, unexpected = model.load_state_dict(state, strict=False)

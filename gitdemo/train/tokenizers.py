@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..paligemma_processing import LOC_TOKENS, SEG_TOKENS
+from ..processing.paligemma import LOC_TOKENS, SEG_TOKENS
 from ..processing import CLIP_MEAN, CLIP_STD
 from ..shapes import COLOURS, SHAPES
 

@@ -26,7 +26,7 @@ CSS = """
 
 def _examples_fingerprint() -> str:
     """Cached example outputs belong to one embedded model and one example set: key the cache folder on both."""
-    from ..loading import EMBEDDED_GIT
+    from ..io.assets import EMBEDDED_GIT
     from . import examples, registry
 
     h = hashlib.sha256()
@@ -66,7 +66,7 @@ def launch_options() -> dict:
     """Keyword arguments for `demo.launch` (port from $PORT, else GRADIO_SERVER_PORT, else 7860)."""
     import gradio as gr
 
-    from ..loading import ASSETS
+    from ..io.assets import ASSETS
 
     port = int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or 7860)
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME") or None, server_port=port, max_file_size="20mb",

@@ -11,8 +11,8 @@ from typing import Callable
 import gradio as gr
 
 from ..errors import GitDemoError, InputError
-from . import explore, registry
-from .explore import Decoding
+from . import registry
+from ..pipeline.decoding import DECODING, MAX_NEW_TOKENS, Decoding, generate
 
 log = logging.getLogger("gitdemo.ui")
 GENERATE = "generate"  # one concurrency group for every generation, whatever the tab (see registry.COMPUTE)
@@ -66,11 +66,11 @@ def decoding_controls(key: str, max_new_tokens: int | None = None) -> DecodingCo
     if max_new_tokens is not None:
         d.max_new_tokens = max_new_tokens
     with gr.Accordion("Decoding", open=False):
-        mode = gr.Radio(list(explore.DECODING), value=d.mode, label="Decoding",
+        mode = gr.Radio(list(DECODING), value=d.mode, label="Decoding",
                         info="greedy: the likeliest token each step (streams); beam: keeps several candidates and "
                              "shows the best at the end; sampling: draws tokens at random (streams).",
                         elem_id=f"{key}-decoding")
-        max_new = gr.Slider(1, explore.MAX_NEW_TOKENS, value=d.max_new_tokens, step=1, precision=0,
+        max_new = gr.Slider(1, MAX_NEW_TOKENS, value=d.max_new_tokens, step=1, precision=0,
                             label="Max new tokens")
         beams = gr.Slider(2, 8, value=d.num_beams, step=1, precision=0, label="Beams (beam search)")
         with gr.Row():
@@ -130,7 +130,7 @@ def open_images(path) -> list:
 
 
 def open_video(path, num_frames: int):
-    from ..video import read_frames
+    from ..io.video import read_frames
 
     if path is None or path == "":
         raise InputError("Upload a video first (or click one of the examples).")
@@ -157,7 +157,7 @@ def stream_generation(loaded: registry.Loaded, images, question, decoding: Decod
     """(text, payload) per update; the payload (API JSON) only with the last one."""
     yield "", None  # clears the previous text and the explorer at once
     with registry.COMPUTE:  # released on return, error, or when the user goes away (generator closed)
-        for text, payload in explore.generate(loaded.model, loaded.processor, images, question, decoding,
+        for text, payload in generate(loaded.model, loaded.processor, images, question, decoding,
                                               loaded.name):
             if payload is not None and extra:
                 payload.update(extra)

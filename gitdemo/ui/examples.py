@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..loading import ASSETS
+from ..io.assets import ASSETS
 
 FOLDER = ASSETS / "examples"
 PHOTOS = {  # file name in assets/examples -> (package, path inside its data folder)

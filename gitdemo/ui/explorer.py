@@ -14,9 +14,10 @@ import gradio as gr
 import numpy as np
 
 from .. import explain, viz
-from . import explore, registry
+from . import registry
+from ..explain.trace import trace
+from ..explain.views import Exploration, View, mask_figure, render, token_summary
 from .controls import EXPLORE, guard, open_images, open_video, progress_callback
-from .explore import View
 
 STATE_TTL_S = int(os.environ.get("GITDEMO_STATE_TTL_S", "3600"))
 FIGURES = ("heatmap", "topk", "share", "layers", "heads", "rollout", "frames", "vision")
@@ -35,20 +36,17 @@ def _slot(label: str, elem_id: str, height: int | None = None) -> Slot:
     return Slot(image, caption)
 
 
-def exploration(loaded: registry.Loaded, media, payload: dict, video: bool = False) -> explore.Exploration:
-    """The teacher-forced pass over [image; prompt; the result's tokens], by the loaded model's family."""
+def exploration(loaded: registry.Loaded, media, payload: dict, video: bool = False) -> Exploration:
+    """The teacher-forced pass over [image; prompt; the result's tokens] (one `trace` for every family)."""
     ids = [int(t["id"]) for t in payload["tokens"]]
     if loaded.family == registry.PALIGEMMA:
-        from .. import paligemma_pipeline as pp
-
-        return pp.exploration(loaded.model, loaded.processor, open_images(media)[0], payload.get("prompt") or "",
-                              ids, registry.short_name(loaded.name))
+        return trace(loaded.model, loaded.processor, open_images(media)[0], payload.get("prompt") or "", ids,
+                     registry.short_name(loaded.name))
     images = open_video(media, loaded.model.config.num_frames).frames if video else open_images(media)
-    return explore.build_exploration(loaded.model, loaded.processor, images, payload.get("question"), ids,
-                                     loaded.name)
+    return trace(loaded.model, loaded.processor, images, payload.get("question"), ids, loaded.name)
 
 
-def _status(expl: explore.Exploration) -> str:
+def _status(expl: Exploration) -> str:
     t = len(expl.tokens)
     if not expl.layout.has_cls:  # SigLIP (PaliGemma)
         return (f"Exploring **{expl.text}** ({t} tokens). SigLIP has no class token: the maps cover its "
@@ -148,15 +146,15 @@ class Explorer:
         view = self.view(0, *controls).normalised(expl)
         if expl.is_video:  # start on the frame the first token looks at most
             view.frame = 1 + int(np.argmax(explain.frame_split(expl.steps[0], expl.layout)))
-        figs = explore.render(expl, view)
-        mask_fig, sentences = explore.mask_figure(expl)
+        figs = render(expl, view)
+        mask_fig, sentences = mask_figure(expl)
         layers = [("mean of all layers", "mean")] + [(f"layer {i}", str(i)) for i in range(1, expl.num_layers + 1)]
         heads = [("mean over heads", "mean"), ("max over heads", "max")] + \
                 [(f"head {i}", str(i)) for i in range(1, expl.num_heads + 1)]
         t = len(expl.tokens)
         return [expl, gr.update(choices=expl.chips(), value=0),
                 gr.update(value=1, minimum=1, maximum=max(2, t), interactive=t > 1),
-                explore.token_summary(expl, view),
+                token_summary(expl, view),
                 gr.update(choices=layers, value=view.layer), gr.update(choices=heads, value=view.head),
                 gr.update(maximum=max(2, expl.layout.num_frames), value=view.frame),
                 _status(expl), mask_fig.image, mask_fig.caption + "\n\n" + "\n".join(f"- {s}" for s in sentences)] + \
@@ -166,18 +164,18 @@ class Explorer:
         if expl is None:
             raise gr.Error("Generate something first: there is nothing to explore yet.")
         view = self.view(index, *controls).normalised(expl)
-        return [view.token + 1, explore.token_summary(expl, view)] + self._figure_values(explore.render(expl, view))
+        return [view.token + 1, token_summary(expl, view)] + self._figure_values(render(expl, view))
 
     def _scrub(self, expl, step, *controls):
         if expl is None:
             raise gr.Error("Generate something first: there is nothing to explore yet.")
         view = self.view(int(step or 1) - 1, *controls).normalised(expl)
-        return [view.token, explore.token_summary(expl, view)] + self._figure_values(explore.render(expl, view))
+        return [view.token, token_summary(expl, view)] + self._figure_values(render(expl, view))
 
     def _redraw(self, expl, index, *controls):
         if expl is None:
             return self._figure_values(None)
-        return self._figure_values(explore.render(expl, self.view(index, *controls).normalised(expl)))
+        return self._figure_values(render(expl, self.view(index, *controls).normalised(expl)))
 
     def wire(self, media, payload: gr.JSON) -> None:
         """Build the explorer whenever the tab's JSON result changes; then react to clicks and controls."""

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..io.assets import embedded_paligemma
 from ..errors import CheckpointError, GitDemoError, HubError, InputError
 
 GIT, PALIGEMMA = "git", "paligemma"  # the model families, as `config.model_type` names them
@@ -104,7 +105,7 @@ def hub_online() -> bool:
     """Whether the Hub answered a quick TCP check (asked once per process)."""
     global _online
     if _online is None:
-        from ..weights import hub_reachable
+        from ..io.hub import hub_reachable
 
         _online = hub_reachable()
     return _online
@@ -128,10 +129,7 @@ def embedded_path() -> str | None:
 
 def embedded_folder() -> Path | None:
     """The embedded PaliGemma's folder (GITDEMO_EMBEDDED_PALIGEMMA overrides), None when this build lacks it."""
-    from ..loading import ASSETS
-
-    folder = Path(os.environ.get("GITDEMO_EMBEDDED_PALIGEMMA") or ASSETS / "models" / "paligemma-shapes")
-    return folder if (folder / "config.json").is_file() else None
+    return embedded_paligemma()
 
 
 def _cached(repo: str) -> bool:

@@ -9,7 +9,7 @@ import gradio as gr
 
 from .. import controls, examples, registry
 from ..explorer import Explorer
-from ..explore import Decoding
+from ...pipeline.decoding import Decoding
 
 
 def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0, top_p=0.9, seed=0,

@@ -10,7 +10,8 @@ import gradio as gr
 import torch
 
 from ... import explain, viz
-from .. import controls, explore, registry
+from .. import controls, registry
+from ...explain.mask import mask_for
 
 
 def mask_view(model=None, kind="image", question="", generated="a red circle", progress=gr.Progress()):
@@ -27,7 +28,7 @@ def mask_view(model=None, kind="image", question="", generated="a red circle", p
     if len(prompt) + len(output) > limit:
         raise gr.Error(f"That is {len(prompt) + len(output)} text tokens; this model reads at most {limit}.")
     n, p, t = layout.num_image_tokens, len(prompt), len(output)
-    mask = explore.mask_for(n, torch.ones(p + t)).numpy()
+    mask = mask_for(n, torch.ones(p + t)).numpy()
     name = "video" if frames > 1 else "image"
     segments = [viz.Segment(name, 0, n), viz.Segment("prompt", n, n + p, [tok.token_text(i) for i in prompt])]
     if t:

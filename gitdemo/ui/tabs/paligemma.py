@@ -15,8 +15,12 @@ import importlib.util
 
 import gradio as gr
 
+from ...explain.mask import mask_views
+from ...pipeline.answers import LOC_EXPLANATION, annotations, describe_detections
+from ...pipeline.prompts import TASK_CHOICES, build_prompt, clean_prompt
+from ...pipeline.decoding import Decoding
+from ...pipeline.run import run_stream
 from .. import controls, examples, registry
-from ..explore import Decoding
 from ..explorer import Explorer
 
 API_NAME = "paligemma"  # reserved endpoint name
@@ -37,9 +41,8 @@ def get_model(model, folder, progress=None) -> registry.Loaded:
 
 def build_prompt(task, text, lang):
     """The prompt builder: writes the task's prompt into the prompt box."""
-    from ... import paligemma_pipeline as pp
 
-    return pp.build_prompt(task, text or "", lang or "en")
+    return build_prompt(task, text or "", lang or "en")
 
 
 def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_tokens=32, num_beams=3,
@@ -47,37 +50,35 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
     """Run PaliGemma on an image and a prompt. Yields the answer so far after every token; the last update
     adds the annotated image (boxes, masks), a line per box, and the JSON
     {"text", "plain_text", "tokens": [{"text", "id", "attention": rows x cols, "top"}], "grid", "detections": [...]}."""
-    from ... import paligemma_pipeline as pp
 
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     settings.check()
-    prompt = pp.clean_prompt(prompt if prompt is not None else "")
+    prompt = clean_prompt(prompt if prompt is not None else "")
     images = controls.open_images(image)
     loaded = get_model(model, folder, controls.progress_callback(progress))
     yield "", None, "", None
     sampling = settings.mode == "sampling"
     result = None
     with registry.COMPUTE:
-        for result in pp.run_stream(loaded.model, loaded.processor, images[0], prompt,
+        for result in run_stream(loaded.model, loaded.processor, images[0], prompt,
                                     max_new_tokens=settings.max_new_tokens, do_sample=sampling,
                                     temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
                                     num_beams=settings.num_beams if settings.mode == "beam" else 1):
             if not result.done:
                 yield result.text, gr.skip(), gr.skip(), gr.skip()
-    value, parsed = pp.annotations(images[0], result.text)
+    value, parsed = annotations(images[0], result.text)
     payload = {"model": loaded.name if not str(folder or "").strip() else "local folder",
                "model_key": loaded.name, "settings": settings.__dict__, **result.to_json()}
-    yield result.text, value, pp.describe_detections(parsed), payload
+    yield result.text, value, describe_detections(parsed), payload
 
 
 def example_mask(model=None, folder="", prompt="detect cat", answer="<loc0100><loc0200><loc0800><loc0900> cat",
                  progress=gr.Progress()):
     """The prefix-LM mask for a prompt and an answer you type, beside GIT's rule (no image needed)."""
-    from ... import paligemma_pipeline as pp
 
     loaded = get_model(model, folder, controls.progress_callback(progress))
     ids = loaded.processor.encode_text(str(answer or "")) if str(answer or "").strip() else []
-    views = pp.mask_views(loaded.model, loaded.processor, prompt or "caption en", ids, registry.short_name(loaded.name))
+    views = mask_views(loaded.model, loaded.processor, prompt or "caption en", ids, registry.short_name(loaded.name))
     return views.paligemma.image, _mask_text(views.paligemma, views.paligemma_sentences), views.git.image, \
         _mask_text(views.git, views.git_sentences)
 
@@ -95,7 +96,6 @@ def _mask_text(fig, sentences) -> str:
 
 # ----------------------------------------------------------------------------- layout
 def _build_ready() -> None:
-    from ... import paligemma_pipeline as pp
 
     note = registry.offline_note()
     gr.Markdown("PaliGemma (Google: a SigLIP vision encoder + the Gemma language model) answers *prompts*: "
@@ -109,7 +109,7 @@ def _build_ready() -> None:
             image = controls.image_upload("paligemma-image")
             with gr.Group():
                 with gr.Row():
-                    task = gr.Dropdown(pp.TASK_CHOICES, value="caption", label="Task", elem_id="paligemma-task")
+                    task = gr.Dropdown(TASK_CHOICES, value="caption", label="Task", elem_id="paligemma-task")
                     lang = gr.Textbox(value="en", label="Language", max_lines=1, elem_id="paligemma-lang",
                                       info="caption / describe / answer: en, fr, de, es, …")
                 text = gr.Textbox(label="Question or objects", placeholder="what is on the table?   or   cat ; dog",
@@ -129,7 +129,7 @@ def _build_ready() -> None:
             answer = gr.Textbox(label="Answer (with <loc>/<seg> tokens as generated)", lines=3, interactive=False,
                                 buttons=["copy"], elem_id="paligemma-answer")
             boxes = gr.AnnotatedImage(label="Boxes and masks", elem_id="paligemma-boxes")
-            loc_note = gr.Markdown(pp.LOC_EXPLANATION, elem_id="paligemma-loc")
+            loc_note = gr.Markdown(LOC_EXPLANATION, elem_id="paligemma-loc")
             with gr.Accordion("Result data, as the API returns it (JSON)", open=False):
                 data = gr.JSON(label="Result", elem_id="paligemma-json")
     rows = examples.paligemma_rows(registry.EMBEDDED_PALI) if registry.embedded_folder() else []

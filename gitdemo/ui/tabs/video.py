@@ -11,7 +11,7 @@ import gradio as gr
 from ...errors import InputError
 from .. import controls, examples, registry
 from ..explorer import Explorer
-from ..explore import Decoding
+from ...pipeline.decoding import Decoding
 
 
 def video(video, question="", model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0,

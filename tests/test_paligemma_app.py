@@ -182,7 +182,7 @@ def test_mask_views_prefix_lm_beside_git(loaded):
 
 
 def test_exploration_renders(loaded, picture):
-    from gitdemo.ui import explore
+    from gitdemo.explain.views import View, mask_figure, render
 
     model, processor = loaded
     img, _ = picture
@@ -191,9 +191,9 @@ def test_exploration_renders(loaded, picture):
     assert len(expl.steps) == 3 and expl.layout.has_cls is False
     for step, token in zip(expl.steps, result.tokens):  # the teacher-forced record equals the streamed one
         assert torch.allclose(step, result.steps[token.step], atol=1e-5)
-    figs = explore.render(expl, explore.View(token=1))
+    figs = render(expl, View(token=1))
     assert figs["heatmap"] is not None and figs["rollout"] is not None and figs["vision"] is None
-    fig, sentences = explore.mask_figure(expl)
+    fig, sentences = mask_figure(expl)
     assert any("answer → answer: causal" in s for s in sentences)
 
 

@@ -349,7 +349,7 @@ def test_cache_slow_load_blocks_only_its_own_model():
 
 
 def test_offline_hub_message_offers_the_embedded_model(monkeypatch):
-    from gitdemo.ui import models
+    from gitdemo.ui import registry as models
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_TOKEN", "hf_secret_value_123")

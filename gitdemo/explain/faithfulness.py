@@ -179,5 +179,36 @@ def greedy_answer(model, processor, inputs, pixel_values: torch.Tensor | None = 
     return ids
 
 
-__all__ = ["greedy_answer", "VIEWS", "DEFAULT_VIEW", "VIEW_TITLES", "view_maps", "num_hidden", "top_patches", "random_patches",
+CURVE_FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.5)
+
+
+def curve(model, inputs, token_ids: list[int], step: int, fractions=CURVE_FRACTIONS, draws: int = 8,
+          seed: int = 0) -> Deletion:
+    """The deletion curve of one token: its probability drop per fraction hidden, for every view and chance."""
+    return deletion(model, inputs, token_ids, [int(step)], fractions, draws, seed)
+
+
+@dataclass
+class Counterfactual:
+    old_text: str
+    new_text: str
+    token: str
+    p_old: float  # the selected token's probability at its step on the whole image
+    p_new: float  # the same, teacher-forced on the old answer, with the patches hidden
+    hidden: int  # patches hidden
+
+
+def counterfactual(model, processor, inputs, token_ids: list[int], step: int, hide: np.ndarray,
+                   max_new_tokens: int = 20) -> Counterfactual:
+    """Hide the patches in `hide` (F, rows, cols), caption again, and read the selected token's probability."""
+    hide = np.asarray(hide, dtype=bool).reshape(inputs.layout.num_frames, inputs.layout.rows, inputs.layout.cols)
+    pv = occlude(inputs.pixel_values, [hide], inputs.layout)
+    p = answer_probs(model, inputs, token_ids, torch.cat([inputs.pixel_values.to(pv.dtype), pv]))
+    new_ids = greedy_answer(model, processor, inputs, pv, max_new_tokens)
+    return Counterfactual(processor.decode(list(token_ids)).strip(), processor.decode(new_ids).strip(),
+                          pipeline_inputs.token_text(processor, token_ids[step]).strip(),
+                          float(p[0, step]), float(p[1, step]), int(hide.sum()))
+
+
+__all__ = ["CURVE_FRACTIONS", "curve", "Counterfactual", "counterfactual", "greedy_answer", "VIEWS", "DEFAULT_VIEW", "VIEW_TITLES", "view_maps", "num_hidden", "top_patches", "random_patches",
            "occlude", "Deletion", "deletion_test", "answer_probs", "deletion"]

@@ -64,7 +64,7 @@ def _forward(module: str, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     passthrough = {"train": "train.cli", "eval": "evaluate.cli", "bench": "bench.git",
-                   "bench-paligemma": "bench.paligemma", "examples": "evaluate.examples"}
+                   "bench-paligemma": "bench.paligemma", "examples": "evaluate.examples", "faithfulness": "evaluate.faithfulness"}
     if argv and argv[0] in passthrough:
         return _forward(passthrough[argv[0]], argv[1:])
     parser = argparse.ArgumentParser(prog="python -m gitdemo", description=__doc__.split("\n")[0])

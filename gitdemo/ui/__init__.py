@@ -44,7 +44,7 @@ def _examples_fingerprint() -> str:
 def build_demo():
     import gradio as gr
 
-    from . import registry
+    from . import faithful, registry
     from .tabs import TABS
 
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", os.path.join(".gradio", "cached_examples", _examples_fingerprint()))
@@ -59,6 +59,7 @@ def build_demo():
         with gr.Tabs():
             for tab in TABS:
                 tab.build()
+        faithful.api()  # /faithfulness(image, model, token): the deletion test over the API
     return demo
 
 

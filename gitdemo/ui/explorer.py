@@ -18,6 +18,7 @@ from . import registry
 from ..explain.trace import trace
 from ..explain.views import Exploration, View, mask_figure, render, token_summary
 from .controls import EXPLORE, guard, open_images, open_video, progress_callback
+from .faithful import TestThisMap
 
 STATE_TTL_S = int(os.environ.get("GITDEMO_STATE_TTL_S", "3600"))
 FIGURES = ("heatmap", "topk", "share", "layers", "heads", "rollout", "frames", "vision")
@@ -97,6 +98,7 @@ class Explorer:
                 self.slots["heads"] = _slot("Heads", f"{key}-heads")
             with gr.Accordion("Raw attention beside rollout", open=False):
                 self.slots["rollout"] = _slot("Raw vs rollout", f"{key}-rollout")
+            self.faithful = TestThisMap(key, video)
             with gr.Accordion("The vision encoder's own attention (CLS to patches, per layer)", open=False):
                 self.slots["vision"] = _slot("Vision encoder", f"{key}-vision")
             with gr.Accordion("The attention mask the model used for this input", open=False):
@@ -181,6 +183,7 @@ class Explorer:
         """Build the explorer whenever the tab's JSON result changes; then react to clicks and controls."""
         common = dict(concurrency_id=EXPLORE, api_visibility="undocumented")
         k = self.key
+        self.faithful.wire(self, media, payload)
         payload.change(guard(self._build), [media, payload, *self.controls],
                        [self.state, self.chips, self.scrubber, self.step_text, self.layer, self.head, self.frame,
                         self.status, self.mask.image, self.mask.caption, *self.figure_outputs],

@@ -1,0 +1,206 @@
+"""'Test this map' under the explorer, and the `/faithfulness` API endpoint: does a map point at what the
+model used? (the deletion test of `gitdemo.explain.faithfulness`)
+
+For the selected token: the deletion curve of the three views (raw attention, rollout, relevancy) against
+random patches, and an occlusion counterfactual: click patches of the picture (or hide the top k of a map),
+caption again, and compare the old and new captions and the token's probability.
+"""
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..errors import InputError
+from ..explain import faithfulness as fa
+from ..pipeline import inputs as pipeline_inputs
+from ..viz.curves import deletion_curve
+from . import registry
+from .controls import EXPLORE, guard, open_images, open_video
+
+HIDE_HINT = ("Hidden patches are painted in the image's mean colour (what the model then sees). "
+             "Click a square of the picture to hide it or show it again.")
+
+
+def _inputs(payload: dict, media, video: bool):
+    """The model and the encoded input that produced the explorer's result (as `explorer.exploration` does)."""
+    if not payload or not payload.get("tokens"):
+        raise InputError("Generate something first: there is no token to test yet.")
+    loaded = registry.CACHE.load(registry.key_of(payload))
+    if loaded.family == registry.PALIGEMMA:
+        images, prompt = open_images(media)[0], payload.get("prompt") or ""
+    else:
+        images = open_video(media, loaded.model.config.num_frames).frames if video else open_images(media)
+        prompt = payload.get("question")
+    return loaded, pipeline_inputs.prepare(loaded.model, loaded.processor, images, prompt)
+
+
+def _empty(expl) -> np.ndarray:
+    lay = expl.layout
+    return np.zeros((lay.num_frames, lay.rows, lay.cols), dtype=bool)
+
+
+def picture(expl, hidden: np.ndarray | None) -> Image.Image:
+    """The model's view of frame 1 with the patch grid drawn and the hidden patches filled."""
+    img = expl.frames[0].convert("RGB")
+    lay = expl.layout
+    w, h = img.size
+    mean = tuple(int(v) for v in np.asarray(img, dtype=np.float64).reshape(-1, 3).mean(0))
+    draw = ImageDraw.Draw(img)
+    cw, ch = w / lay.cols, h / lay.rows
+    hid = hidden[0] if hidden is not None else np.zeros((lay.rows, lay.cols), dtype=bool)
+    for r in range(lay.rows):
+        for c in range(lay.cols):
+            box = (round(c * cw), round(r * ch), round((c + 1) * cw) - 1, round((r + 1) * ch) - 1)
+            if hid[r, c]:
+                draw.rectangle(box, fill=mean, outline=(213, 94, 0), width=2)
+            else:
+                draw.rectangle(box, outline=(255, 255, 255))
+    return img
+
+
+class TestThisMap:
+    """The section's components; `wire` connects them to an `Explorer` and its tab's inputs."""
+
+    def __init__(self, key: str, video: bool = False):
+        self.key, self.video = key, video
+        self.hidden = gr.State(None)
+        with gr.Accordion("Test this map: hide patches and watch the token", open=False):
+            gr.Markdown("Attention shows where information *could* flow. Does hiding what a map points at change "
+                        "the word? The curve hides the patches each map ranks highest; the counterfactual "
+                        "captions the picture again with the patches you choose hidden. " + HIDE_HINT)
+            self.curve_run = gr.Button("Draw the deletion curve for the selected token", elem_id=f"{key}-faith-curve-run")
+            self.curve = gr.Image(show_label=False, type="pil", format="png", interactive=False,
+                                  elem_id=f"{key}-faith-curve")
+            self.curve_caption = gr.Markdown(elem_classes=["figure-caption"])
+            with gr.Row():
+                self.picture = gr.Image(label="Click patches to hide them", type="pil", format="png",
+                                        interactive=False, elem_id=f"{key}-faith-picture", height=300)
+                with gr.Column():
+                    self.view = gr.Dropdown([(fa.VIEW_TITLES[v], v) for v in fa.VIEWS], value=fa.DEFAULT_VIEW,
+                                            label="Map", elem_id=f"{key}-faith-view")
+                    self.k = gr.Slider(1, 24, value=5, step=1, precision=0, label="Patches to hide (top k)")
+                    self.top = gr.Button("Hide the top k of this map", elem_id=f"{key}-faith-top")
+                    self.clear = gr.Button("Show every patch again")
+                    self.run = gr.Button("Caption again with these patches hidden", variant="primary",
+                                         elem_id=f"{key}-faith-run")
+            self.result = gr.Markdown(elem_id=f"{key}-faith-result")
+
+    # -- handlers
+    def _reset(self, expl):
+        if expl is None:
+            return None, None, None, "", ""
+        return _empty(expl), picture(expl, None), None, "", ""
+
+    def _curve(self, media, payload, expl, index):
+        if expl is None:
+            raise InputError("Generate something first: there is no token to test yet.")
+        loaded, inputs = _inputs(payload, media, self.video)
+        step = int(min(max(int(index or 0), 0), len(expl.token_ids) - 1))
+        d = fa.curve(loaded.model, inputs, expl.token_ids, step)
+        drops = {fa.VIEW_TITLES[v]: [row[0] for row in d.drop[v]] for v in fa.VIEWS}
+        fig = deletion_curve(d.fractions, drops, [row[0] for row in d.random], expl.tokens[step], d.base[0])
+        return fig.image, fig.caption
+
+    def _click(self, expl, hidden, evt: gr.SelectData):
+        if expl is None:
+            raise InputError("Generate something first.")
+        hidden = _empty(expl) if hidden is None else hidden.copy()
+        x, y = evt.index[0], evt.index[1]
+        w, h = expl.frames[0].size
+        lay = expl.layout
+        r, c = min(int(y * lay.rows / h), lay.rows - 1), min(int(x * lay.cols / w), lay.cols - 1)
+        hidden[0, r, c] = not hidden[0, r, c]
+        return hidden, picture(expl, hidden)
+
+    def _top(self, media, payload, expl, index, view, k):
+        if expl is None:
+            raise InputError("Generate something first.")
+        loaded, inputs = _inputs(payload, media, self.video)
+        step = int(min(max(int(index or 0), 0), len(expl.token_ids) - 1))
+        grid = fa.view_maps(loaded.model, inputs, expl.token_ids, [step])[view if view in fa.VIEWS else fa.DEFAULT_VIEW][0]
+        hidden = fa.top_patches(grid, int(k or 5))
+        return hidden, picture(expl, hidden)
+
+    def _clear(self, expl):
+        return (None, None) if expl is None else (_empty(expl), picture(expl, None))
+
+    def _run(self, media, payload, expl, index, hidden):
+        if expl is None:
+            raise InputError("Generate something first.")
+        if hidden is None or not np.any(hidden):
+            raise InputError("Hide at least one patch first: click the picture, or hide the top k of a map.")
+        loaded, inputs = _inputs(payload, media, self.video)
+        step = int(min(max(int(index or 0), 0), len(expl.token_ids) - 1))
+        cf = fa.counterfactual(loaded.model, loaded.processor, inputs, expl.token_ids, step, hidden)
+        change = cf.p_new - cf.p_old
+        return (f"| | caption | p('{cf.token}') at step {step + 1} |\n| --- | --- | --- |\n"
+                f"| whole image | {cf.old_text} | {cf.p_old:.3f} |\n"
+                f"| {cf.hidden} patches hidden | {cf.new_text} | {cf.p_new:.3f} ({change:+.3f}) |\n\n"
+                f"The probability on the second row is read on the *old* caption (teacher-forced), so it says how "
+                f"much the hidden patches mattered for '{cf.token}' there.")
+
+    def wire(self, explorer, media, payload) -> None:
+        common = dict(concurrency_id=EXPLORE, api_visibility="undocumented")
+        k = self.key
+        explorer.state.change(self._reset, [explorer.state],
+                              [self.hidden, self.picture, self.curve, self.curve_caption, self.result],
+                              api_name=f"{k}_faith_reset", **common)
+        self.curve_run.click(guard(self._curve), [media, payload, explorer.state, explorer.chips],
+                             [self.curve, self.curve_caption], api_name=f"{k}_faith_curve", **common)
+        self.picture.select(guard(self._click), [explorer.state, self.hidden], [self.hidden, self.picture],
+                            api_name=f"{k}_faith_click", **common)
+        self.top.click(guard(self._top), [media, payload, explorer.state, explorer.chips, self.view, self.k],
+                       [self.hidden, self.picture], api_name=f"{k}_faith_top", **common)
+        self.clear.click(guard(self._clear), [explorer.state], [self.hidden, self.picture],
+                         api_name=f"{k}_faith_clear", **common)
+        self.run.click(guard(self._run), [media, payload, explorer.state, explorer.chips, self.hidden],
+                       [self.result], api_name=f"{k}_faith_run", **common)
+
+
+# ----------------------------------------------------------------------------- the API endpoint
+def _step(processor, ids: list[int], token) -> int:
+    """A token index (counted from 0) or a word of the caption (its first occurrence)."""
+    text = str(token if token is not None else "0").strip()
+    if text.lstrip("-").isdigit():
+        i = int(text)
+        if not 0 <= i < len(ids):
+            raise InputError(f"Token index {i} is outside the caption's {len(ids)} tokens (count from 0).")
+        return i
+    words = [pipeline_inputs.token_text(processor, t).strip().lower() for t in ids]
+    if text.lower() not in words:
+        raise InputError(f"'{text}' is not a token of the caption ({' '.join(words)}).")
+    return words.index(text.lower())
+
+
+def faithfulness(image, model=None, token="0"):
+    """Caption the image greedily, then run the deletion test for one token (an index from 0 or a word):
+    {"caption", "tokens", "index", "token", "p", "fraction", "hidden", "default_view",
+     "views": {view: {"drop_top", "drop_random"}}} for 10% of the patches hidden."""
+    loaded = registry.CACHE.get(model or None)
+    prompt = "caption en" if loaded.family == registry.PALIGEMMA else None
+    inputs = pipeline_inputs.prepare(loaded.model, loaded.processor, open_images(image)[0], prompt)
+    ids = fa.greedy_answer(loaded.model, loaded.processor, inputs)
+    if not ids:
+        raise InputError("The model produced no tokens, so there is nothing to test.")
+    step = _step(loaded.processor, ids, token)
+    d = fa.deletion(loaded.model, inputs, ids, [step], (0.1,), 8)
+    return {"caption": loaded.processor.decode(ids).strip(),
+            "tokens": [pipeline_inputs.token_text(loaded.processor, t) for t in ids], "index": step,
+            "token": pipeline_inputs.token_text(loaded.processor, ids[step]).strip(), "p": d.base[0],
+            "fraction": 0.1, "hidden": d.k[0], "default_view": fa.DEFAULT_VIEW,
+            "views": {v: {"drop_top": d.drop[v][0][0], "drop_random": d.random[0][0]} for v in fa.VIEWS}}
+
+
+def api() -> None:
+    """The `/faithfulness(image, model, token)` endpoint, on hidden components (call inside the Blocks)."""
+    with gr.Row(visible=False):
+        image = gr.Image(type="filepath", label="Image")
+        model = gr.Textbox(label="Model", value="")
+        token = gr.Textbox(label="Token (index from 0, or a word)", value="0")
+        out = gr.JSON(label="Deletion test")
+        button = gr.Button("faithfulness")
+    button.click(guard(faithfulness), [image, model, token], out, api_name="faithfulness", concurrency_id=EXPLORE)
+
+
+__all__ = ["TestThisMap", "picture", "faithfulness", "api"]

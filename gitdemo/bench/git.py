@@ -123,10 +123,17 @@ def decode_bytes(folder: Path) -> int:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if any(a == "--classroom" or a.startswith("--classroom=") for a in argv):  # the load test: classroom.py
+        from .classroom import cli
+
+        return cli(argv)
     parser = argparse.ArgumentParser(prog="python -m gitdemo bench", description=__doc__.split("\n")[0])
     parser.add_argument("--size", choices=["base", "small"], default="base", help="git-base shapes or a small model")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--classroom", type=int, metavar="N",
+                        help="instead: N simultaneous /caption requests to the app (see bench/classroom.py)")
     parser.add_argument("--_one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._one:

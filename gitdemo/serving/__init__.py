@@ -4,7 +4,7 @@ Below the UI in the flow (ui -> serving -> generation/models): the app's generat
 their greedy and sampling requests to `engine.stream`, which runs every request for one model in ONE
 decode batch; beam search keeps running alone (generation.generate).
 """
-from .engine import Engine, engine_for, stream
+from .engine import Engine, enabled, engine_for, stream
 from .image_cache import IMAGE_CACHE, ImageCache
 
-__all__ = ["Engine", "engine_for", "stream", "ImageCache", "IMAGE_CACHE"]
+__all__ = ["Engine", "enabled", "engine_for", "stream", "ImageCache", "IMAGE_CACHE"]

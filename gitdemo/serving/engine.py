@@ -39,6 +39,11 @@ from .image_cache import IMAGE_CACHE
 _END = object()
 
 
+def enabled() -> bool:
+    """GITDEMO_ENGINE=0 turns batching off (each request runs alone in a compute slot, as before)."""
+    return os.environ.get("GITDEMO_ENGINE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 def _window_s() -> float:
     return float(os.environ.get("GITDEMO_BATCH_WINDOW_MS", "50")) / 1000.0
 
@@ -336,4 +341,4 @@ def wait_idle(model, timeout: float = 30.0) -> bool:
     return False
 
 
-__all__ = ["Engine", "Request", "engine_for", "stream", "merge_caches", "keep_rows", "wait_idle"]
+__all__ = ["Engine", "Request", "enabled", "engine_for", "stream", "merge_caches", "keep_rows", "wait_idle"]

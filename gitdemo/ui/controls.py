@@ -157,7 +157,7 @@ def load_git(model: str | None, task: str, progress) -> registry.Loaded:
 def stream_generation(loaded: registry.Loaded, images, question, decoding: Decoding, extra: dict | None = None):
     """(text, payload) per update; the payload (API JSON) only with the last one."""
     yield "", None  # clears the previous text and the explorer at once
-    if decoding.mode != "beam":  # greedy / sampling: the model's batching engine serves everyone together
+    if decoding.mode != "beam" and serving.enabled():  # greedy / sampling: the model's batching engine serves everyone together
         updates = generate(loaded.model, loaded.processor, images, question, decoding, loaded.name, serving.stream)
         yield from _updates(updates, extra)
         return

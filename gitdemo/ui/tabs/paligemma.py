@@ -63,11 +63,13 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
     sampling = settings.mode == "sampling"
     result = None
     beam = settings.mode == "beam"  # beams run alone in a compute slot; the rest join the batching engine
-    with registry.COMPUTE if beam else contextlib.nullcontext():
+    alone = beam or not serving.enabled()
+    with registry.COMPUTE if alone else contextlib.nullcontext():
         for result in run_stream(loaded.model, loaded.processor, images[0], prompt,
                                  max_new_tokens=settings.max_new_tokens, do_sample=sampling,
                                  temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
-                                 num_beams=settings.num_beams if beam else 1, streamer=serving.stream):
+                                 num_beams=settings.num_beams if beam else 1,
+                                 streamer=None if alone else serving.stream):
             if not result.done:
                 yield result.text, gr.skip(), gr.skip(), gr.skip()
     value, parsed = annotations(images[0], result.text)

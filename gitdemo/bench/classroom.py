@@ -138,10 +138,10 @@ def table(rows: list[tuple[str, str, dict]]) -> list[str]:
     return lines
 
 
-def main(n: int, models: list[str], engines: list[str], as_json: bool = False) -> int:
-    from .git import write_checkpoint
-
+def run(n: int, models: list[str], engines: list[str], as_json: bool = False) -> int:
     import torch
+
+    from .git import write_checkpoint
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,7 +169,7 @@ def main(n: int, models: list[str], engines: list[str], as_json: bool = False) -
     return 0
 
 
-def cli(argv=None) -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gitdemo bench --classroom N", description=__doc__.split("\n")[0])
     parser.add_argument("--classroom", type=int, default=30)
     parser.add_argument("--models", default="embedded,git-base,paligemma",
@@ -177,7 +177,7 @@ def cli(argv=None) -> int:
     parser.add_argument("--engine", default="on,off", help="on, off, or both (on,off)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    return main(args.classroom, args.models.split(","), args.engine.split(","), args.json)
+    return run(args.classroom, args.models.split(","), args.engine.split(","), args.json)
 
 
-__all__ = ["classroom", "main", "cli", "table"]
+__all__ = ["classroom", "main", "run", "table"]

@@ -123,11 +123,6 @@ def decode_bytes(folder: Path) -> int:
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if any(a == "--classroom" or a.startswith("--classroom=") for a in argv):  # the load test: classroom.py
-        from .classroom import cli
-
-        return cli(argv)
     parser = argparse.ArgumentParser(prog="python -m gitdemo bench", description=__doc__.split("\n")[0])
     parser.add_argument("--size", choices=["base", "small"], default="base", help="git-base shapes or a small model")
     parser.add_argument("--repeats", type=int, default=5)

@@ -99,19 +99,19 @@ def classroom(url: str, family: str, images: list[str]) -> dict:
     n = len(images)
     done = [0.0] * n
     errors: list[str] = []
-    barrier = threading.Barrier(n)
+    from gradio_client import Client, handle_file
+
+    clients = [Client(url, analytics_enabled=False, verbose=False) for _ in range(n)]  # connected before the bell
+    barrier = threading.Barrier(n, timeout=120)
 
     def student(i: int) -> None:
-        from gradio_client import Client, handle_file
-
-        client = Client(url, analytics_enabled=False, verbose=False)  # connected before the bell
         barrier.wait()
         t0 = time.perf_counter()
         try:
             if family == "paligemma":
-                client.predict(handle_file(images[i]), "caption en", api_name="/paligemma")
+                clients[i].predict(handle_file(images[i]), "caption en", api_name="/paligemma")
             else:
-                client.predict(handle_file(images[i]), api_name="/caption")
+                clients[i].predict(handle_file(images[i]), api_name="/caption")
         except Exception as exc:  # noqa: BLE001 - reported, not hidden
             errors.append(f"{type(exc).__name__}: {exc}")
         done[i] = time.perf_counter() - t0

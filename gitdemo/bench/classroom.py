@@ -156,7 +156,9 @@ def table(rows: list[tuple[str, str, dict]]) -> list[str]:
     for model, engine, r in rows:
         lines.append(f"| {model} | {engine} | {r['lone_s']:.2f} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | "
                      f"{r['all_done_s']:.2f} | {r['throughput_rps']:.2f} | {r['speedup']:.2f}x | "
-                     f"{r['p95_over_lone']:.1f}x |" + (f" {r.get('failed')} failed: {r['errors'][0]}" if r['errors'] else ""))
+                     f"{r['p95_over_lone']:.1f}x |")
+        if r["errors"]:
+            lines[-1] += f" {r.get('failed')} failed: {r['errors'][0]}"
     return lines
 
 

@@ -127,6 +127,8 @@ def main(argv=None) -> int:
     parser.add_argument("--size", choices=["base", "small"], default="base", help="git-base shapes or a small model")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--classroom", type=int, metavar="N",
+                        help="instead: N simultaneous /caption requests to the app (see bench/classroom.py)")
     parser.add_argument("--_one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._one:

@@ -103,8 +103,10 @@ def _maps(expl: Exploration, att: torch.Tensor, layer, head, view: View) -> np.n
     return split_image(select(att, layer, head), expl.layout, renormalise=view.drop_sink)
 
 
-def render(expl: Exploration, view: View) -> dict[str, viz.Figure | None]:
-    """Every figure of the explorer for one token and one view setting."""
+def render(expl: Exploration, view: View, only=None) -> dict[str, viz.Figure | None]:
+    """The figures of the explorer for one token and one view setting: all of them, or those named in
+    `only` (the explorer draws what sits in closed accordions only when they are opened)."""
+    want = (lambda name: True) if only is None else (lambda name: name in only)  # noqa: E731
     view = view.normalised(expl)
     i, f = view.token, view.frame - 1
     att, token = expl.steps[i], expl.tokens[i]
@@ -115,6 +117,25 @@ def render(expl: Exploration, view: View) -> dict[str, viz.Figure | None]:
     figs: dict[str, viz.Figure | None] = {}
     figs["heatmap"] = viz.heatmap(expl.frames[f], grids[f], token, view.opacity, view.cmap, desc + where)
 
+    if want("layers"):
+        _multiples(figs, expl, att, view, layer, head, f, token, where)
+    if want("rollout"):
+        _rollout(figs, expl, att, view, i, f, token)
+    figs["share"] = viz.share_bar(image_share(att, expl.layout), token)
+    figs["topk"] = viz.topk_bar(expl.top[i], token, i)
+
+    if expl.is_video:
+        total = float(grids.sum()) or 1.0
+        split = [float(g.sum()) / total for g in grids]
+        figs["frames"] = viz.frame_strip(expl.frames, grids, split, token, view.opacity, view.cmap)
+    else:
+        figs["frames"] = None
+    if want("vision"):
+        _vision(figs, expl, view, f, where)
+    return figs
+
+
+def _multiples(figs, expl, att, view, layer, head, f, token, where) -> None:
     layer_maps = [_maps(expl, att, l, head, view)[f] for l in range(expl.num_layers)]
     figs["layers"] = viz.small_multiples(
         expl.frames[f], layer_maps, [f"layer {l + 1}" for l in range(expl.num_layers)],
@@ -127,6 +148,8 @@ def render(expl: Exploration, view: View) -> dict[str, viz.Figure | None]:
         f"all {expl.num_heads} heads {which} for '{token}'{where}", view.shared_scale, view.opacity, view.cmap,
         highlight=head if isinstance(head, int) else None)
 
+
+def _rollout(figs, expl, att, view, i, f, token) -> None:
     raw = default_view(att, expl.layout)[f]
     rolled = expl.rollout[i][f]
     pair = viz.small_multiples(expl.frames[f], [raw, rolled], ["raw attention", "rollout"], "", False,
@@ -136,16 +159,8 @@ def render(expl: Exploration, view: View) -> dict[str, viz.Figure | None]:
         f"multiplied through all layers with the residual path). Attention is not explanation: these show where "
         f"information could flow, not why the model chose the word."))
 
-    figs["share"] = viz.share_bar(image_share(att, expl.layout), token)
-    figs["topk"] = viz.topk_bar(expl.top[i], token, i)
 
-    if expl.is_video:
-        total = float(grids.sum()) or 1.0
-        split = [float(g.sum()) / total for g in grids]
-        figs["frames"] = viz.frame_strip(expl.frames, grids, split, token, view.opacity, view.cmap)
-    else:
-        figs["frames"] = None
-
+def _vision(figs, expl, view, f, where) -> None:
     if expl.vision_cls:
         vhead = view.head if view.head in ("mean", "max") else "mean"
         vmaps = vision_cls_maps(expl.vision_cls, expl.layout, vhead)
@@ -156,7 +171,6 @@ def render(expl: Exploration, view: View) -> dict[str, viz.Figure | None]:
             view.opacity, view.cmap)
     else:
         figs["vision"] = None
-    return figs
 
 
 def mask_figure(expl: Exploration) -> tuple[viz.Figure, list[str]]:

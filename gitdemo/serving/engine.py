@@ -1,0 +1,344 @@
+"""The batching engine: every greedy or sampling request for one model decodes in ONE batch.
+
+A class of thirty asking at once used to run thirty separate decode loops, two at a time. Here one
+worker thread per model owns a running batch:
+
+* a request arriving while the engine is idle waits a short window (GITDEMO_BATCH_WINDOW_MS, default
+  50) so that a burst starts together; later arrivals join the running batch at the next step boundary
+  (continuous batching);
+* each new request is prefilled ALONE (batch of one: image tokens from `IMAGE_CACHE`, so a shared photo
+  is encoded once), which is exactly what `generation.stream` computes; its KV cache then joins the
+  batch's cache by left padding (the shorter side gets masked keys in front, see `merge_caches`);
+* every step runs the decoder once for all rows; each row picks its token with its own settings
+  (greedy, or sampling with its own seeded generator, temperature, top-k / top-p), its own stop
+  condition (eos, max_new_tokens), and gets its own attention record with the batch's padding keys cut
+  off, so it sees exactly the keys it would have seen alone;
+* finished and cancelled rows (the consumer closed its generator: a user went away) leave the batch at
+  the next step; common left padding is then trimmed.
+
+Greedy tokens are the same alone or batched (tests/test_serving.py checks it for GIT and PaliGemma).
+Models with sliding-window layers (Gemma 2) count key positions, which padding would shift: their
+requests are served one at a time. Beam search and multi-row inputs go to `generation` unchanged.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+
+import torch
+
+from ..generation import TOP_K_RECORDED, StreamStep, _prepare, _probs, _settings
+from ..generation import stream as stream_alone
+from ..models.layers import AttentionRecord, KVCache
+from .image_cache import IMAGE_CACHE
+
+_END = object()
+
+
+def enabled() -> bool:
+    """GITDEMO_ENGINE=0 turns batching off (each request runs alone in a compute slot, as before)."""
+    return os.environ.get("GITDEMO_ENGINE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _window_s() -> float:
+    return float(os.environ.get("GITDEMO_BATCH_WINDOW_MS", "50")) / 1000.0
+
+
+def _max_batch() -> int:
+    return max(1, int(os.environ.get("GITDEMO_BATCH_MAX", "32")))
+
+
+# ----------------------------------------------------------------------------- caches of several rows
+def _pad_left(cache: KVCache, pad: int) -> tuple[list, list, torch.Tensor, torch.Tensor]:
+    """Keys, values, ranks, valid of `cache` with `pad` masked positions in front of every row."""
+    n = cache.length
+    keys, values = [], []
+    for k, v in zip(cache.keys, cache.values):
+        k, v = k[:, :, :n], v[:, :, :n]
+        if pad:
+            k = torch.cat([k.new_zeros(k.shape[0], k.shape[1], pad, k.shape[3]), k], 2)
+            v = torch.cat([v.new_zeros(v.shape[0], v.shape[1], pad, v.shape[3]), v], 2)
+        keys.append(k)
+        values.append(v)
+    ranks, valid = cache.ranks, cache.valid
+    if pad:
+        b = ranks.shape[0]
+        ranks = torch.cat([ranks.new_zeros(b, pad), ranks], 1)
+        valid = torch.cat([valid.new_zeros(b, pad), valid], 1)
+    return keys, values, ranks, valid
+
+
+def merge_caches(caches: list[KVCache]) -> KVCache:
+    """One cache holding the rows of all `caches`, left padded to the longest with masked keys.
+
+    Padding keys are invalid, so the mask rule hides them from every query; each row keeps its own
+    ranks and next position, so new tokens continue each row exactly as they would alone."""
+    length = max(c.length for c in caches)
+    parts = [_pad_left(c, length - c.length) for c in caches]
+    out = KVCache(len(caches[0].keys))
+    for layer in range(len(out.keys)):
+        for store, i in ((out.keys, 0), (out.values, 1)):
+            rows = torch.cat([p[i][layer] for p in parts], 0)
+            buf = rows.new_empty(rows.shape[0], rows.shape[1], length + KVCache.SPARE, rows.shape[3])
+            buf[:, :, :length] = rows
+            store[layer] = buf
+        out.filled[layer] = length
+    out.ranks = torch.cat([p[2] for p in parts], 0)
+    out.valid = torch.cat([p[3] for p in parts], 0)
+    out.next_position = torch.cat([c.next_position for c in caches], 0)
+    return out
+
+
+def keep_rows(cache: KVCache, rows: list[int], trim: int) -> KVCache:
+    """The cache of batch rows `rows` only, without the first `trim` key positions (padding all share)."""
+    index = torch.tensor(rows, dtype=torch.long, device=cache.ranks.device)
+    cache.reorder(index)
+    if trim:
+        n = cache.length
+        for store in (cache.keys, cache.values):
+            for layer, buf in enumerate(store):
+                store[layer] = buf[:, :, trim:n].clone()
+        cache.filled = [n - trim] * len(cache.filled)
+        cache.ranks, cache.valid = cache.ranks[:, trim:], cache.valid[:, trim:]
+    return cache
+
+
+# ----------------------------------------------------------------------------- one request
+@dataclass
+class Request:
+    pixel_values: torch.Tensor | None
+    input_ids: torch.Tensor | None
+    attention_mask: torch.Tensor | None
+    token_type_ids: torch.Tensor | None
+    max_new_tokens: int
+    do_sample: bool
+    temperature: float
+    top_k: int | None
+    top_p: float | None
+    generator: torch.Generator | None
+    eos: frozenset
+    pad: int
+    record: bool
+    out: queue.Queue = field(default_factory=queue.Queue)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    # while in the batch
+    produced: int = 0
+    own_len: int = 0  # key positions of the cache that belong to this request (the rest is padding)
+    logits: torch.Tensor | None = None  # (1, vocab) the next token's logits
+    attentions: list | None = None  # per layer (1, H, own_len) the producing query's row
+    vision: list | None = None
+
+
+def _eos_set(eos) -> frozenset:
+    if isinstance(eos, (list, tuple, set, frozenset)):
+        return frozenset(int(e) for e in eos)
+    return frozenset() if eos is None else frozenset([int(eos)])
+
+
+class Engine:
+    """The running batch of one model, served by one worker thread (started on the first request)."""
+
+    def __init__(self, model):
+        self._model = weakref.ref(model)
+        self.batchable = not any(getattr(m, "window", None) for m in model.modules())
+        self._pending: list[Request] = []
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.rows = 0  # requests in the running batch (tests read it)
+        self.steps = 0  # batched decode steps run (tests and the bench read it)
+        self.max_rows = 0
+
+    # -- the consumer side
+    def submit(self, request: Request) -> None:
+        with self._cv:
+            self._pending.append(request)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="gitdemo-engine", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def results(self, request: Request):
+        """The request's `StreamStep`s as the worker makes them; closing this generator cancels it."""
+        try:
+            while True:
+                item = request.out.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            request.cancelled.set()
+            with self._cv:
+                self._cv.notify()
+
+    # -- the worker
+    def _run(self) -> None:
+        batch: list[Request] = []
+        cache: KVCache | None = None
+        while True:
+            with self._cv:
+                if not batch and not self._pending:
+                    if not self._cv.wait_for(lambda: self._pending, timeout=30.0):
+                        self._thread = None  # idle: the thread ends; the next request starts another
+                        return
+                    deadline = time.monotonic() + _window_s()  # a burst: let its other requests arrive
+                    while (left := deadline - time.monotonic()) > 0:
+                        self._cv.wait(left)
+                room = (_max_batch() if self.batchable else 1) - len(batch)
+                new, self._pending = self._pending[:max(room, 0)], self._pending[max(room, 0):]
+            model = self._model()
+            if model is None:
+                for r in batch + new:
+                    r.out.put(RuntimeError("The model was unloaded."))
+                return
+            try:
+                with torch.inference_mode():
+                    batch, cache = self._admit(model, batch, cache, new)
+                    batch, cache = self._emit_and_step(model, batch, cache)
+            except Exception as exc:  # noqa: BLE001 - the batch fails together; the engine lives on
+                for r in batch:
+                    r.out.put(exc)
+                batch, cache = [], None
+            self.rows = len(batch)
+            del model
+
+    def _admit(self, model, batch, cache, new):
+        """Prefill each new request alone, then merge its cache into the batch's."""
+        caches = [] if cache is None else [cache]
+        for r in new:
+            if r.cancelled.is_set():
+                r.out.put(_END)
+                continue
+            try:
+                caches.append(self._prefill(model, r))
+                batch.append(r)
+            except Exception as exc:  # noqa: BLE001 - this request's input was bad; the others go on
+                r.out.put(exc)
+        if len(caches) > 1:
+            cache = merge_caches(caches)
+        elif caches:
+            cache = caches[0]
+        self.max_rows = max(self.max_rows, len(batch))
+        return batch, cache
+
+    @staticmethod
+    def _prefill(model, r: Request) -> KVCache:
+        pixel_values, input_ids, attention_mask, position_ids = _prepare(model, r.pixel_values, r.input_ids,
+                                                                         r.attention_mask)
+        record = AttentionRecord.LAST_ROW if r.record else AttentionRecord.NONE
+        image_embeds = None
+        if pixel_values is not None:
+            class_token = not getattr(model, "image_tokens_in_prompt", False)
+            image_embeds, r.vision = IMAGE_CACHE.encode(model, pixel_values, record.for_vision(class_token))
+        extra = {} if r.token_type_ids is None else {"token_type_ids": r.token_type_ids.to(input_ids.device)}
+        cache = model.new_cache()
+        out, _, _ = model.prefill(None, input_ids, attention_mask, position_ids, cache, record,
+                                  logits_for=slice(-1, None), image_embeds=image_embeds, **extra)
+        r.own_len = cache.length
+        r.logits = out.logits[:, -1].float()
+        r.attentions = None if out.attentions is None else [a[:, :, -1].float() for a in out.attentions]
+        return cache
+
+    def _emit_and_step(self, model, batch, cache):
+        """Each row's next token from its own logits; rows that go on take one batched decoder step."""
+        going, tokens = [], []
+        for i, r in enumerate(batch):
+            if r.cancelled.is_set():
+                r.out.put(_END)
+                continue
+            token, finished = self._choose(r)
+            if finished or r.produced == r.max_new_tokens:
+                r.out.put(_END)
+            else:
+                going.append(i)
+                tokens.append(token)
+        if not going:
+            return [], None
+        length = cache.length
+        trim = min(length - batch[i].own_len for i in going)
+        if len(going) < len(batch) or trim:
+            cache = keep_rows(cache, going, trim)
+        batch = [batch[i] for i in going]
+        record = any(r.record for r in batch)
+        ids = torch.tensor(tokens, dtype=torch.long, device=cache.ranks.device)[:, None]
+        out = model.step(ids, cache, AttentionRecord.LAST_ROW if record else AttentionRecord.NONE)
+        self.steps += 1
+        for row, r in enumerate(batch):
+            r.own_len += 1
+            r.logits = out.logits[row:row + 1, -1].float()
+            r.attentions = None if not r.record else [a[row:row + 1, :, -1, -r.own_len:].float()
+                                                      for a in out.attentions]
+        return batch, cache
+
+    @staticmethod
+    def _choose(r: Request) -> tuple[int, bool]:
+        """generation's per-step rule for one row: the same arithmetic on the same (1, vocab) logits."""
+        logits = r.logits
+        probs = logits.softmax(-1)
+        top_probs, top_ids = probs.topk(min(TOP_K_RECORDED, probs.shape[-1]))
+        if r.do_sample:
+            token = torch.multinomial(_probs(logits, r.temperature, r.top_k, r.top_p), 1,
+                                      generator=r.generator).squeeze(1)
+        else:
+            token = logits.argmax(-1)
+        finished = int(token) in r.eos
+        step = StreamStep(r.produced, token, torch.tensor([finished]), r.attentions if r.record else None,
+                          top_ids, top_probs, r.vision if r.produced == 0 and r.record else None)
+        r.produced += 1
+        r.out.put(step)
+        return int(token), finished
+
+
+_ENGINES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_ENGINES_LOCK = threading.Lock()
+
+
+def engine_for(model) -> Engine:
+    """The one engine of a model object (made on first use, gone with the model)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(model)
+        if engine is None:
+            engine = _ENGINES[model] = Engine(model)
+        return engine
+
+
+def stream(model, pixel_values=None, input_ids=None, attention_mask=None, max_new_tokens: int = 20,
+           do_sample: bool = False, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+           seed: int | None = None, generator: torch.Generator | None = None, eos_token_id=None,
+           pad_token_id: int | None = None, output_attentions: bool = False, num_beams: int = 1,
+           token_type_ids=None, **unused):
+    """`generation.stream`, served by the model's engine: the same `StreamStep`s (one row), batched with
+    every other request for this model. Beam search and inputs of several rows run alone."""
+    rows = next((t.shape[0] for t in (input_ids, pixel_values) if t is not None), 1)
+    if num_beams > 1 or rows != 1:
+        yield from stream_alone(model, pixel_values, input_ids, attention_mask, max_new_tokens, do_sample,
+                                temperature, top_k, top_p, seed, generator, eos_token_id, pad_token_id,
+                                output_attentions, num_beams, token_type_ids)
+        return
+    eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator,
+                                    temperature, top_k, top_p)
+    request = Request(pixel_values, input_ids, attention_mask, token_type_ids, int(max_new_tokens), bool(do_sample),
+                      temperature, top_k, top_p, generator, _eos_set(eos), pad, bool(output_attentions))
+    engine = engine_for(model)
+    engine.submit(request)
+    yield from engine.results(request)
+
+
+def wait_idle(model, timeout: float = 30.0) -> bool:
+    """Whether the model's engine has no running rows within `timeout` seconds (tests and the bench)."""
+    engine = engine_for(model)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine._cv:
+            if engine.rows == 0 and not engine._pending:
+                return True
+        time.sleep(0.01)
+    return False
+
+
+__all__ = ["Engine", "Request", "enabled", "engine_for", "stream", "merge_caches", "keep_rows", "wait_idle"]

@@ -1,0 +1,98 @@
+"""Image embeddings cached across requests: a teacher shares one photo, thirty students ask about it,
+the vision tower runs once.
+
+Key: (the model object's token, its dtype, sha256 of the preprocessed pixel bytes, whether vision
+attention is recorded). The value is what `model.encode_image` returned (image tokens and the vision
+records): a pure function of the key, so a hit gives every user exactly what their own encoding would
+have given, and nothing of one user's request (prompt, answer, settings) is ever stored here.
+Bounded by a byte budget (GITDEMO_IMAGE_CACHE_MB, default 256; 0 turns it off), least recently used
+evicted first.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import threading
+from collections import OrderedDict
+
+import torch
+
+_tokens = itertools.count(1)
+
+
+def model_token(model) -> int:
+    """A number that names this model object for as long as it lives (ids of dead objects get reused)."""
+    token = getattr(model, "_gitdemo_cache_token", None)
+    if token is None:
+        token = next(_tokens)
+        model._gitdemo_cache_token = token
+    return token
+
+
+def _nbytes(value) -> int:
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, (list, tuple)):
+        return sum(_nbytes(v) for v in value)
+    return 0
+
+
+def image_key(model, pixel_values: torch.Tensor, record) -> tuple:
+    pixels = pixel_values.detach().to("cpu").contiguous()
+    digest = hashlib.sha256(pixels.numpy().tobytes()).hexdigest()
+    return (model_token(model), str(getattr(model, "dtype", "")), tuple(pixels.shape), digest,
+            (getattr(record, "keep", bool(record)), getattr(record, "row", None)))
+
+
+class ImageCache:
+    """key -> (image_embeds, vision_attentions), LRU within `budget_bytes`; `encodes` counts misses."""
+
+    def __init__(self, budget_bytes: int | None = None):
+        mb = float(os.environ.get("GITDEMO_IMAGE_CACHE_MB", "256"))
+        self.budget = int(mb * 1024**2) if budget_bytes is None else int(budget_bytes)
+        self._items: OrderedDict[tuple, tuple] = OrderedDict()
+        self._sizes: dict[tuple, int] = {}
+        self._lock = threading.Lock()
+        self.hits = self.encodes = 0
+
+    @property
+    def nbytes(self) -> int:
+        with self._lock:
+            return sum(self._sizes.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def encode(self, model, pixel_values: torch.Tensor, record) -> tuple:
+        """`model.encode_image(pixel_values, record)`, from the cache when this image was seen before."""
+        key = image_key(model, pixel_values, record)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return hit
+        with torch.inference_mode():
+            value = model.encode_image(pixel_values.to(model.device), record)
+        self.encodes += 1
+        size = _nbytes(value)
+        if size <= self.budget:
+            with self._lock:
+                self._items[key] = value
+                self._sizes[key] = size
+                total = sum(self._sizes.values())
+                while total > self.budget and self._items:
+                    old, _ = self._items.popitem(last=False)
+                    total -= self._sizes.pop(old)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._sizes.clear()
+
+
+IMAGE_CACHE = ImageCache()
+
+__all__ = ["ImageCache", "IMAGE_CACHE", "image_key", "model_token"]

@@ -1,0 +1,235 @@
+"""The batching engine and the image cache (gitdemo.serving): a request's result is the same alone or
+batched, cancelled rows leave, the image cache encodes a picture once within its byte bound."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import gitdemo
+from gitdemo import shapes
+from gitdemo.generation import stream as stream_alone
+from gitdemo.io.assets import embedded_paligemma
+from gitdemo.pipeline.inputs import prepare
+from gitdemo.serving import engine as E
+from gitdemo.serving.image_cache import IMAGE_CACHE, ImageCache
+
+QUESTIONS = [None, "what color is the circle?", "how many shapes are there in this picture?", "what shape is red?"]
+
+
+@pytest.fixture(scope="module")
+def git():
+    return gitdemo.load_model(None), gitdemo.load_processor(None)
+
+
+@pytest.fixture(scope="module")
+def pali():
+    folder = embedded_paligemma()
+    if folder is None:
+        pytest.skip("the embedded PaliGemma is not in this build")
+    return gitdemo.load_model(str(folder), dtype="float32"), gitdemo.load_processor(str(folder))
+
+
+def scenes(n, seed=7):
+    rng = np.random.default_rng(seed)
+    return [shapes.draw_scene(rng).image for _ in range(n)]
+
+
+def alone(model, kw, **settings):
+    return [s for s in stream_alone(model, **kw, output_attentions=True, **settings)]
+
+
+def same_steps(batched, single):
+    assert [int(s.token_ids[0]) for s in batched] == [int(s.token_ids[0]) for s in single]
+    for b, s in zip(batched, single):
+        assert bool(b.finished[0]) == bool(s.finished[0])
+        assert len(b.attentions) == len(s.attentions)
+        for x, y in zip(b.attentions, s.attentions):
+            assert x.shape == y.shape  # padding keys of the batch are cut off
+            torch.testing.assert_close(x, y, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(b.top_probs, s.top_probs, atol=1e-4, rtol=1e-4)
+
+
+def concurrently(model, kws, settings):
+    """Every request from its own thread, through the engine (a window long enough to batch them all)."""
+    out = [None] * len(kws)
+
+    def go(i):
+        out[i] = list(E.stream(model, **kws[i], output_attentions=True, **settings[i]))
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(kws))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return out
+
+
+def test_git_batched_equals_alone(git, monkeypatch):
+    """Different images, prompt lengths (left padding of the caches), max_new_tokens, greedy and sampling."""
+    monkeypatch.setenv("GITDEMO_BATCH_WINDOW_MS", "400")
+    model, processor = git
+    images = scenes(len(QUESTIONS))
+    kws = [prepare(model, processor, [im], q).model_kwargs for im, q in zip(images, QUESTIONS)]
+    settings = [dict(max_new_tokens=n) for n in (12, 5, 20, 8)]
+    settings[3].update(do_sample=True, temperature=0.8, top_p=0.9, seed=3)
+    engine = E.engine_for(model)
+    engine.max_rows = 0
+    got = concurrently(model, kws, settings)
+    assert engine.max_rows > 1  # they really ran together
+    for b, kw, st in zip(got, kws, settings):
+        same_steps(b, alone(model, kw, **st))
+    assert E.wait_idle(model)
+
+
+def test_a_request_joining_a_running_batch_is_exact(git):
+    """Drive the engine step by step: the second request joins after the first has decoded 3 tokens."""
+    model, processor = git
+    images = scenes(2, seed=11)
+    kws = [prepare(model, processor, [images[0]], None).model_kwargs,
+           prepare(model, processor, [images[1]], "what color is the big square on the left?").model_kwargs]
+    engine = E.Engine(model)
+
+    def request(kw, n):
+        return E.Request(kw["pixel_values"], kw["input_ids"], None, None, n, False, 1.0, None, None, None,
+                         frozenset([model.config.eos_token_id]), model.config.pad_token_id, True)
+
+    r1, r2 = request(kws[0], 15), request(kws[1], 10)
+    batch, cache = [], None
+    with torch.inference_mode():
+        batch, cache = engine._admit(model, batch, cache, [r1])
+        for _ in range(3):
+            batch, cache = engine._emit_and_step(model, batch, cache)
+        batch, cache = engine._admit(model, batch, cache, [r2])
+        assert len(batch) == 2
+        while batch:
+            batch, cache = engine._emit_and_step(model, batch, cache)
+    for r, kw, n in ((r1, kws[0], 15), (r2, kws[1], 10)):
+        steps = []
+        while (item := r.out.get_nowait()) is not E._END:
+            steps.append(item)
+        same_steps(steps, alone(model, kw, max_new_tokens=n))
+
+
+def test_cancel_frees_the_row(git):
+    model, processor = git
+    kw = prepare(model, processor, scenes(1, seed=5), None).model_kwargs
+    engine = E.Engine(model)
+    mk = lambda: E.Request(kw["pixel_values"], kw["input_ids"], None, None, 30, False, 1.0, None, None, None,  # noqa
+                           frozenset(), model.config.pad_token_id, False)  # no eos: runs all 30 steps
+    r1, r2 = mk(), mk()
+    with torch.inference_mode():
+        batch, cache = engine._admit(model, [], None, [r1, r2])
+        batch, cache = engine._emit_and_step(model, batch, cache)
+        assert len(batch) == 2 and cache.ranks.shape[0] == 2
+        results = engine.results(r1)
+        next(results)
+        results.close()  # the user went away (Gradio closes the generator)
+        assert r1.cancelled.is_set()
+        batch, cache = engine._emit_and_step(model, batch, cache)
+    assert batch == [r2] and cache.ranks.shape[0] == 1
+
+
+def test_cancel_through_the_worker(git):
+    model, processor = git
+    kw = prepare(model, processor, scenes(1, seed=6), None).model_kwargs
+    gen = E.stream(model, **kw, max_new_tokens=40, eos_token_id=[])
+    next(gen)
+    gen.close()
+    assert E.wait_idle(model)
+    assert E.engine_for(model).rows == 0
+
+
+def test_image_cache_encodes_once_and_keeps_its_bound(git):
+    model, processor = git
+    a, b = (prepare(model, processor, [im], None).pixel_values for im in scenes(2, seed=9))
+    cache = ImageCache(budget_bytes=10**9)
+    first = cache.encode(model, a, False)
+    again = cache.encode(model, a.clone(), False)
+    assert cache.encodes == 1 and cache.hits == 1 and again[0] is first[0]
+    other = cache.encode(model, b, False)
+    assert cache.encodes == 2 and not torch.equal(other[0], first[0])
+    one = first[0].numel() * first[0].element_size()
+    small = ImageCache(budget_bytes=int(one * 1.5))  # room for one image's tokens
+    small.encode(model, a, False)
+    small.encode(model, b, False)
+    assert len(small) == 1 and small.nbytes <= small.budget
+    small.encode(model, a, False)
+    assert small.encodes == 3  # a was evicted by b
+
+
+def test_shared_image_many_questions_no_leakage(git, monkeypatch):
+    """One photo, several students: encoded once, and each gets what they would have got alone."""
+    monkeypatch.setenv("GITDEMO_BATCH_WINDOW_MS", "300")
+    model, processor = git
+    image = scenes(1, seed=21)[0]
+    kws = [prepare(model, processor, [image], q).model_kwargs for q in QUESTIONS]
+    IMAGE_CACHE.clear()
+    before = IMAGE_CACHE.encodes
+    got = concurrently(model, kws, [dict(max_new_tokens=10)] * len(kws))
+    assert IMAGE_CACHE.encodes - before == 1
+    for b, kw in zip(got, kws):
+        same_steps(b, alone(model, kw, max_new_tokens=10))
+
+
+def test_paligemma_batched_equals_alone(pali, monkeypatch):
+    monkeypatch.setenv("GITDEMO_BATCH_WINDOW_MS", "400")
+    model, processor = pali
+    images = scenes(3, seed=13)
+    prompts = ["caption en", "detect red circle ; blue square", "answer en what colour is the triangle?"]
+    kws = [prepare(model, processor, im, p).model_kwargs for im, p in zip(images, prompts)]
+    settings = [dict(max_new_tokens=n) for n in (10, 16, 6)]
+    got = concurrently(model, kws, settings)
+    for b, kw, st in zip(got, kws, settings):
+        same_steps(b, alone(model, kw, **st))
+
+
+# ----------------------------------------------------------------------------- the app's side
+def test_explorer_draws_closed_accordions_only_when_opened(git, tmp_path):
+    import gradio as gr
+
+    from gitdemo.pipeline.run import run
+    from gitdemo.ui import registry
+    from gitdemo.ui.explorer import FIGURES, Explorer
+
+    model, processor = git
+    image = scenes(1, seed=4)[0]
+    path = tmp_path / "scene.png"
+    image.save(path)
+    payload = {"model": registry.EMBEDDED, **run(model, processor, [image], None, max_new_tokens=3).to_json()}
+    with gr.Blocks(analytics_enabled=False):
+        explorer = Explorer("lazy-test")
+    controls = ("mean", "mean", True, True, 0.5, "viridis", 1)
+    shown = [n for n in FIGURES if explorer.slots.get(n) is not None]
+
+    def figure(out, name):  # the image value of a figure slot in a handler's outputs
+        return out[len(out) - 2 * len(shown) + 2 * shown.index(name)]
+
+    out = explorer._build(str(path), payload, *controls, [])  # every accordion closed
+    expl = out[0]
+    assert figure(out, "heatmap") is not None
+    for name in ("layers", "heads", "rollout", "vision"):
+        assert isinstance(figure(out, name), type(gr.skip()))  # not drawn
+    assert isinstance(out[8], type(gr.skip()))  # nor the mask
+    sel = explorer._select(expl, 1, *controls, ["rollout"])
+    assert figure(sel, "rollout") is not None and not isinstance(figure(sel, "rollout"), type(gr.skip()))
+    assert isinstance(figure(sel, "layers"), type(gr.skip()))
+    opened, *figs = explorer._expand("layers")([], expl, 1, *controls)
+    assert opened == ["layers"] and len(figs) == 4 and figs[0] is not None and figs[2] is not None
+    opened, mask_image, mask_caption = explorer._expand("mask")(opened, expl, 1, *controls)
+    assert opened == ["layers", "mask"] and mask_image is not None
+    everything = explorer._build(str(path), payload, *controls)  # no open list (the old callers): all drawn
+    assert not isinstance(figure(everything, "vision"), type(gr.skip()))
+
+
+def test_warm_start_loads_and_touches_the_default(monkeypatch, tmp_path):
+    from gitdemo.ui import registry, warm
+
+    monkeypatch.setenv("GITDEMO_DEFAULT_MODEL", registry.EMBEDDED)
+    assert registry.EMBEDDED in warm.default_keys()
+    assert warm.warm([registry.EMBEDDED, str(tmp_path / "nowhere")]) == [registry.EMBEDDED]  # failures logged
+    assert registry.EMBEDDED in registry.CACHE.names()
+    monkeypatch.setenv("GITDEMO_WARM_START", "0")
+    assert warm.start() is None

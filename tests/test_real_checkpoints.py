@@ -23,6 +23,9 @@ PALI2 = dict(text_config=dict(model_type="gemma2", vocab_size=170, hidden_size=2
              image_token_index=169, projection_dim=24)
 
 
+END_OF_TURN = 107
+
+
 def write_pali2(folder, seed=0):
     torch.manual_seed(seed)
     cfg = transformers.PaliGemmaConfig(vision_config=dict(SIGLIP), **json.loads(json.dumps(PALI2)))
@@ -30,6 +33,7 @@ def write_pali2(folder, seed=0):
     with torch.no_grad():
         for p in ref.parameters():
             p.normal_(0, 0.4 if p.ndim == 1 else 1.5 / math.sqrt(p[0].numel()))
+        ref.model.language_model.embed_tokens.weight[END_OF_TURN] *= 3  # so that rows end with 107
     ref.save_pretrained(folder)
     return ref
 
@@ -75,3 +79,100 @@ def test_auto_dtype_follows_the_checkpoint(pali2, tmp_path):
     assert config_dtype(json.loads((tmp_path / "config.json").read_text()),
                         {"w": torch.zeros(1, dtype=torch.float16)}) == torch.float16
     assert gitdemo.load_model(tmp_path, dtype="auto", progress=False).dtype == torch.float32
+
+
+# ----------------------------------------------------------------------------- 2. end tokens given as a list
+def prompts(seed):
+    """Two rows laid out as the processor does: <image> x 9, <bos>, four prompt tokens, all prefix."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.cat([torch.full((2, 9), 169), torch.full((2, 1), 2), torch.randint(3, 160, (2, 4), generator=g)], 1)
+    return dict(input_ids=ids, token_type_ids=torch.zeros_like(ids), pixel_values=torch.randn(2, 3, 24, 24, generator=g))
+
+
+def test_config_keeps_every_end_token(pali2):
+    ours = gitdemo.load_model(pali2[1], dtype="float32", progress=False)
+    assert ours.config.eos_token_ids == [1, END_OF_TURN] and ours.config.eos_token_id == 1
+    assert list(pali2[0].generation_config.eos_token_id) == [1, END_OF_TURN]  # what the reference stops at
+
+
+@pytest.mark.parametrize("seed", [1, 2, 6])
+def test_generation_stops_at_any_end_token_like_the_reference(pali2, seed):
+    ref, folder = pali2
+    ours = gitdemo.load_model(folder, dtype="float32", progress=False)
+    inputs = prompts(seed)
+    want = ref.generate(**inputs, max_new_tokens=12, do_sample=False)
+    got = ours.generate(**inputs, max_new_tokens=12)
+    assert torch.equal(got, want)
+    if seed in (2, 6):  # both rows end with <end_of_turn>: decoding stopped before max_new_tokens
+        assert got.shape[1] < 14 + 12 and (got[:, 14:] == END_OF_TURN).any(1).all()
+    steps = list(ours.stream(**inputs, max_new_tokens=12))
+    assert torch.equal(torch.stack([s.token_ids for s in steps], 1), want[:, 14:])
+    assert bool(steps[-1].finished.all()) == (want.shape[1] < 26)
+    beams_ref = ref.generate(**inputs, max_new_tokens=12, num_beams=3, do_sample=False)
+    assert torch.equal(ours.generate(**inputs, max_new_tokens=12, num_beams=3), beams_ref)
+    torch.manual_seed(seed)
+    sampled_ref = ref.generate(**inputs, max_new_tokens=12, do_sample=True, top_k=0)
+    torch.manual_seed(seed)
+    assert torch.equal(ours.generate(**inputs, max_new_tokens=12, do_sample=True), sampled_ref)
+
+
+def test_an_explicit_end_token_wins(pali2):
+    ref, folder = pali2
+    ours = gitdemo.load_model(folder, dtype="float32", progress=False)
+    inputs = prompts(6)
+    want = ref.generate(**inputs, max_new_tokens=12, do_sample=False, eos_token_id=1)
+    got = ours.generate(**inputs, max_new_tokens=12, eos_token_id=1)
+    assert torch.equal(got, want) and got.shape[1] == 26  # 107 no longer ends a row
+
+
+def test_git_config_with_a_list_of_end_tokens(tiny_git_dir, tmp_path):
+    from gitdemo.models.git import GitConfig
+
+    cfg = GitConfig.from_dict({"model_type": "git", "eos_token_id": [102, 1012]})
+    assert cfg.eos_token_id == 102 and cfg.eos_token_ids == [102, 1012]
+    assert cfg.to_dict()["eos_token_id"] == [102, 1012]
+    assert GitConfig.from_dict({}).to_dict()["eos_token_id"] == 102
+    # a tiny GIT whose config lists two end tokens stops at either, like the reference
+    for name in ("config.json", "model.safetensors"):
+        (tmp_path / name).write_bytes((tiny_git_dir / name).read_bytes())
+    ours = gitdemo.load_model(tmp_path, progress=False)
+    px = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    free = ours.generate(pixel_values=px, max_new_tokens=6, eos_token_id=-1)
+    stop = int(free[0, 2])  # the second token row 0 generates
+    _edit_json(tmp_path / "config.json", eos_token_id=[102, stop])
+    ref = transformers.GitForCausalLM.from_pretrained(tmp_path).eval()
+    ours = gitdemo.load_model(tmp_path, progress=False)
+    want = ref.generate(pixel_values=px, max_new_tokens=6, do_sample=False)
+    assert torch.equal(ours.generate(pixel_values=px, max_new_tokens=6), want)
+    assert want[0, 2] == stop and (want[0, 3:] == 0).all()
+
+
+# ----------------------------------------------------------------------------- 3. generation_config.json
+def test_generation_config_json_is_honoured_and_arguments_win(tiny_git_dir, tmp_path):
+    for name in ("config.json", "model.safetensors"):
+        (tmp_path / name).write_bytes((tiny_git_dir / name).read_bytes())
+    px = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    ours = gitdemo.load_model(tmp_path, progress=False)
+    assert ours.generation_config.source == "config.json"
+    free = ours.generate(pixel_values=px, max_new_tokens=8, eos_token_id=-1)
+    # start from [SEP] instead of [CLS], stop at row 0's third token, pad with 7, at most 4 tokens
+    gen = {"bos_token_id": 102, "eos_token_id": int(free[0, 3]), "pad_token_id": 7, "max_length": 5}
+    (tmp_path / "generation_config.json").write_text(json.dumps(gen))
+    ref = transformers.GitForCausalLM.from_pretrained(tmp_path).eval()
+    ours = gitdemo.load_model(tmp_path, progress=False)
+    assert ours.generation_config.source == "generation_config.json"
+    want = ref.generate(pixel_values=px, do_sample=False)
+    got = ours.generate(pixel_values=px)
+    assert torch.equal(got, want) and got.shape[1] <= 5 and (got[:, 0] == 102).all()
+    steps = list(ours.stream(pixel_values=px))
+    assert torch.equal(torch.stack([s.token_ids for s in steps], 1), want[:, 1:])
+    # arguments given to generate win over the file
+    want = ref.generate(pixel_values=px, do_sample=False, max_new_tokens=6, eos_token_id=102, pad_token_id=0)
+    got = ours.generate(pixel_values=px, max_new_tokens=6, eos_token_id=102, pad_token_id=0)
+    assert torch.equal(got, want) and got.shape[1] == 7
+    # max_new_tokens in the file wins over its max_length (the reference's rule)
+    _edit_json(tmp_path / "generation_config.json", max_new_tokens=6)
+    ref = transformers.GitForCausalLM.from_pretrained(tmp_path).eval()
+    ours = gitdemo.load_model(tmp_path, progress=False)
+    assert torch.equal(ours.generate(pixel_values=px, eos_token_id=-1),
+                       ref.generate(pixel_values=px, do_sample=False, eos_token_id=-1))

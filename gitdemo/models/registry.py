@@ -13,6 +13,7 @@ import torch
 from ..errors import CheckpointError
 from ..io.checkpoint import load_into, load_state_dict, read_config_json
 from ..io.assets import ASSETS, EMBEDDED_GIT, default_model_path  # noqa: F401  (re-exported)
+from ..io.generation_config import GenerationDefaults, read_generation_config
 from ..io.hub import resolve
 
 
@@ -100,6 +101,8 @@ def load_model(name_or_path: str | os.PathLike | None = None, dtype=None, device
     model.eval().requires_grad_(False)
     if str(device) != "cpu":
         model.to(device)
+    # decoding defaults: generation_config.json where the checkpoint has one (as the reference reads it)
+    model.generation_config = GenerationDefaults.from_configs(model.config, read_generation_config(folder))
     model.name_or_path = str(name_or_path) if name_or_path is not None else "embedded:git-shapes"
     model.folder = Path(folder)
     model.load_seconds = time.perf_counter() - t0

@@ -95,7 +95,9 @@ def token_text(processor, token_id: int) -> str:
 
 def eos_ids(model, processor) -> set[int]:
     """Every id that ends an answer (PaliGemma's tokenizer and config may name different ones)."""
-    return {int(i) for i in (model.config.eos_token_id, getattr(processor, "eos_id", None)) if i is not None}
+    cfg = model.config
+    ids = list(getattr(cfg, "eos_token_ids", None) or [cfg.eos_token_id]) + [getattr(processor, "eos_id", None)]
+    return {int(i) for i in ids if i is not None}
 
 
 __all__ = ["Inputs", "family", "prepare", "token_text", "eos_ids"]

@@ -176,3 +176,83 @@ def test_generation_config_json_is_honoured_and_arguments_win(tiny_git_dir, tmp_
     ours = gitdemo.load_model(tmp_path, progress=False)
     assert torch.equal(ours.generate(pixel_values=px, eos_token_id=-1),
                        ref.generate(pixel_values=px, do_sample=False, eos_token_id=-1))
+
+
+# ----------------------------------------------------------------------------- 1. single images on video checkpoints
+# git-base-vatex's preprocessor_config.json: VideoMAE's processor with CLIP's statistics, 224 px, bicubic
+VATEX_PREPROCESSOR = {
+    "do_resize": True, "size": {"shortest_edge": 224}, "resample": 3, "do_center_crop": True,
+    "crop_size": {"height": 224, "width": 224}, "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
+    "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711],
+    "image_processor_type": "VideoMAEImageProcessor", "processor_class": "GitProcessor"}
+
+
+@pytest.fixture(scope="module")
+def vatex(tmp_path_factory, bert_tokenizer_dir):
+    """A tiny GIT with git-base-vatex's video fields (6 temporal embeddings, VideoMAE preprocessing)."""
+    folder = tmp_path_factory.mktemp("tiny-vatex")
+    torch.manual_seed(0)
+    cfg = transformers.GitConfig(
+        vision_config=dict(hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
+                           image_size=224, patch_size=32),
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48,
+        max_position_embeddings=64, num_image_with_embedding=6)
+    ref = transformers.GitForCausalLM(cfg).eval()
+    with torch.no_grad():  # temporal embeddings large enough to move the logits
+        for p in ref.git.img_temporal_embedding:
+            p.normal_(0, 1.0)
+    ref.save_pretrained(folder)
+    for name in ("tokenizer.json", "vocab.txt", "tokenizer_config.json"):
+        (folder / name).write_bytes((bert_tokenizer_dir / name).read_bytes())
+    (folder / "preprocessor_config.json").write_text(json.dumps(VATEX_PREPROCESSOR))
+    return ref, folder
+
+
+def _photo(seed=0):
+    import numpy as np
+    from PIL import Image
+
+    return Image.fromarray(np.random.default_rng(seed).integers(0, 255, (300, 260, 3), dtype=np.uint8))
+
+
+def test_video_checkpoint_turns_one_image_into_a_one_frame_clip(vatex):
+    from transformers.models.videomae.image_processing_pil_videomae import VideoMAEImageProcessorPil
+
+    ref, folder = vatex
+    processor = gitdemo.load_processor(folder)
+    ref_proc = VideoMAEImageProcessorPil(**{k: v for k, v in VATEX_PREPROCESSOR.items() if "_class" not in k
+                                            and k != "image_processor_type"})
+    image = _photo()
+    want = ref_proc(image, return_tensors="pt")["pixel_values"]
+    assert want.shape == (1, 1, 3, 224, 224)
+    got = processor(images=image)["pixel_values"]
+    assert got.shape == want.shape and (got - want).abs().max() <= 1e-6
+    clip = processor(videos=[image])["pixel_values"]  # a one-frame clip: the same tensor
+    assert torch.equal(clip, got)
+
+
+def test_video_checkpoint_answers_an_image_like_the_reference(vatex):
+    from gitdemo.explain.trace import trace
+    from gitdemo.pipeline import inputs as pipeline_inputs
+    from gitdemo.pipeline.run import run
+
+    ref, folder = vatex
+    ours, processor = gitdemo.load_model(folder, progress=False), gitdemo.load_processor(folder)
+    image = _photo(1)
+    px = processor(images=image)["pixel_values"]  # (1, 1, 3, H, W)
+    ids = torch.tensor([[101, 2054, 2003]])
+    with torch.no_grad():
+        r, o = ref(input_ids=ids, pixel_values=px).logits, ours(input_ids=ids, pixel_values=px).logits
+        flat = ref(input_ids=ids, pixel_values=px[:, 0]).logits  # what the old (B, 3, H, W) path gave
+    assert (r - o).abs().max() <= 1e-4
+    assert (r - flat).abs().max() > 1e-3  # frame 0's temporal embedding matters
+    want = ref.generate(pixel_values=px, max_new_tokens=8, do_sample=False)
+    assert torch.equal(ours.generate(pixel_values=px, max_new_tokens=8), want)
+    # the pipeline (CLI, tabs) and the explorer see the same one-frame clip
+    inputs = pipeline_inputs.prepare(ours, processor, image)
+    assert inputs.pixel_values.shape == (1, 1, 3, 224, 224) and inputs.layout.num_frames == 1
+    result = run(ours, processor, image, max_new_tokens=8)
+    answer = [t.id for t in result.tokens]
+    assert answer == [i for i in want[0, 1:].tolist() if i != 102][: len(answer)]
+    expl = trace(ours, processor, image, None, answer)
+    assert expl is not None

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from .errors import InputError
+from .io.checkpoint import end_tokens
+from .io.generation_config import GenerationDefaults
 from .models.layers import AttentionRecord
 
 TOP_K_RECORDED = 5  # next-token candidates kept per step for the UI's scrubber
@@ -56,13 +58,17 @@ class GenerateOutput:
         return self.sequences[:, self.prompt_length:]
 
 
+def defaults(model) -> GenerationDefaults:
+    """The model's decoding defaults: generation_config.json's (attached by `load_model`), else config.json's."""
+    return getattr(model, "generation_config", None) or GenerationDefaults.from_configs(model.config)
+
+
 def _prepare(model, pixel_values, input_ids, attention_mask):
     """Default prompt ([bos] per row), mask, and positions that skip left padding."""
-    cfg = model.config
     if input_ids is None:
         if pixel_values is None:
             raise InputError("Give an image (pixel_values), a prompt (input_ids), or both.")
-        input_ids = torch.full((pixel_values.shape[0], 1), cfg.bos_token_id, dtype=torch.long)
+        input_ids = torch.full((pixel_values.shape[0], 1), defaults(model).bos_token_id, dtype=torch.long)
     input_ids = input_ids.to(model.device)
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
@@ -125,7 +131,7 @@ def _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens,
             else:
                 token = logits.argmax(-1)
             token = torch.where(finished, torch.full_like(token, pad_token_id), token)
-            finished = finished | (token == eos_token_id)
+            finished = finished | torch.isin(token, eos_token_id)
             step = StreamStep(i, token, finished.clone(), _last_rows(out.attentions), top_ids, top_probs,
                               vision_att if i == 0 else None)
         yield step
@@ -135,9 +141,14 @@ def _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens,
             out = model.step(token[:, None], cache, record)
 
 
-def _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator, temperature, top_k, top_p):
-    cfg = model.config
-    if max_new_tokens is None or max_new_tokens < 1:
+def _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator, temperature, top_k, top_p,
+              max_length=None, input_ids=None):
+    """Checked options with the checkpoint's defaults filled in (arguments given to the call win)."""
+    gen = defaults(model)
+    if max_length is not None or max_new_tokens is None:
+        prompt = 1 if input_ids is None else input_ids.shape[1]  # the reference counts input_ids only
+        max_new_tokens = max_length - prompt if max_length is not None else gen.new_tokens(prompt)
+    if max_new_tokens < 1:
         raise InputError("max_new_tokens must be at least 1.")
     if temperature is not None and temperature <= 0:
         raise InputError("temperature must be positive (use greedy decoding for temperature 0).")
@@ -145,43 +156,49 @@ def _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator
         raise InputError("top_p must lie in (0, 1].")
     if generator is None and seed is not None:
         generator = torch.Generator(device="cpu").manual_seed(int(seed))
-    eos = cfg.eos_token_id if eos_token_id is None else eos_token_id
-    pad = cfg.pad_token_id if pad_token_id is None else pad_token_id
-    return eos, pad, generator
+    if eos_token_id is None:  # every end token the checkpoint lists (PaliGemma 2: <eos> and <end_of_turn>)
+        eos_token_id = gen.eos_token_ids
+    eos = torch.tensor(end_tokens(eos_token_id), dtype=torch.long, device=model.device)
+    pad = gen.pad_token_id if pad_token_id is None else pad_token_id
+    if pad is None:  # the reference pads finished rows with the (first) end token
+        pad = int(eos[0]) if len(eos) else 0
+    return max_new_tokens, eos, pad, generator
 
 
-def stream(model, pixel_values=None, input_ids=None, attention_mask=None, max_new_tokens: int = 20,
+def stream(model, pixel_values=None, input_ids=None, attention_mask=None, max_new_tokens: int | None = None,
            do_sample: bool = False, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-           seed: int | None = None, generator: torch.Generator | None = None, eos_token_id: int | None = None,
+           seed: int | None = None, generator: torch.Generator | None = None,
+           eos_token_id: int | list[int] | None = None,
            pad_token_id: int | None = None, output_attentions: bool = False, num_beams: int = 1,
-           token_type_ids=None, **unused) -> Iterator[StreamStep]:
-    """Yield a `StreamStep` as soon as each token exists (greedy or sampling; beams do not stream)."""
+           token_type_ids=None, max_length: int | None = None, **unused) -> Iterator[StreamStep]:
+    """Yield a `StreamStep` as soon as each token exists (greedy or sampling; beams do not stream).
+    Lengths and token ids the call leaves out come from the checkpoint (`defaults`), as in `generate`."""
     if num_beams > 1:
         raise InputError("Beam search cannot stream: its best hypothesis is known only at the end.")
-    eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator,
-                                    temperature, top_k, top_p)
+    max_new_tokens, eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed,
+                                                    generator, temperature, top_k, top_p, max_length, input_ids)
     yield from _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens, do_sample, temperature,
                             top_k, top_p, generator, eos, pad, output_attentions, {}, token_type_ids)
 
 
 @torch.inference_mode()
-def generate(model, pixel_values=None, input_ids=None, attention_mask=None, max_new_tokens: int = 20,
+def generate(model, pixel_values=None, input_ids=None, attention_mask=None, max_new_tokens: int | None = None,
              num_beams: int = 1, do_sample: bool = False, temperature: float = 1.0, top_k: int | None = None,
              top_p: float | None = None, seed: int | None = None, generator: torch.Generator | None = None,
-             eos_token_id: int | None = None, pad_token_id: int | None = None, output_attentions: bool = False,
+             eos_token_id: int | list[int] | None = None, pad_token_id: int | None = None,
+             output_attentions: bool = False,
              return_dict: bool = False, length_penalty: float = 1.0, early_stopping: bool | str = False,
              max_length: int | None = None, token_type_ids=None, **unused):
     """Token ids (B, prompt + new) as the reference returns them, or a `GenerateOutput`.
 
-    `max_length` (prompt + new), if given, overrides `max_new_tokens` like the reference's.
+    `max_length` (prompt + new), if given, overrides `max_new_tokens`. What the call leaves out
+    (length, eos / pad / bos ids) comes from the checkpoint's generation_config.json where it has one,
+    else from config.json, else 20 new tokens: `defaults(model)`.
     """
     if unused:
         raise InputError(f"Unknown generate option(s): {', '.join(sorted(unused))}.")
-    if max_length is not None:
-        prompt = 1 if input_ids is None else input_ids.shape[1]
-        max_new_tokens = max_length - prompt
-    eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator,
-                                    temperature, top_k, top_p)
+    max_new_tokens, eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed,
+                                                    generator, temperature, top_k, top_p, max_length, input_ids)
     if num_beams > 1:
         if do_sample:
             raise InputError("Beam sampling is not supported: choose beams or sampling.")
@@ -277,7 +294,7 @@ def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens,
                                          **_extra(rep(token_type_ids)))
     max_len = prompt_len + max_new_tokens
     keep = 2 * k
-    fill = pad or eos  # the reference fills unused slots with eos when pad is 0
+    fill = pad or (int(eos[0]) if len(eos) else 0)  # the reference fills unused slots with eos when pad is 0
     running = torch.full((b, k, max_len), fill, dtype=torch.long, device=dev)
     running[:, :, :prompt_len] = input_ids[:, None]
     running_scores = torch.zeros(b, k, device=dev)
@@ -299,7 +316,7 @@ def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens,
         cand_seq = torch.gather(running, 1, src_beam[:, :, None].expand(-1, -1, max_len)).clone()
         cand_seq[:, :, cur] = token
         cand_len = torch.gather(running_len, 1, src_beam) + 1
-        hits = (token == eos) | (cur + 1 >= max_len)
+        hits = torch.isin(token, eos) | (cur + 1 >= max_len)
         # continue with the best k candidates that did not stop
         alive_scores = cand_scores + hits.float() * -1e9
         nxt = torch.topk(alive_scores, k).indices
@@ -337,4 +354,4 @@ def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens,
                           num_image_tokens=0 if image_embeds is None else image_embeds.shape[1])
 
 
-__all__ = ["generate", "stream", "teacher_forced", "GenerateOutput", "StreamStep", "TeacherForced"]
+__all__ = ["generate", "stream", "teacher_forced", "defaults", "GenerateOutput", "StreamStep", "TeacherForced"]

@@ -71,6 +71,13 @@ def square_size(value, what: str) -> int:
     return int(value)
 
 
+def end_tokens(value) -> list[int]:
+    """An eos_token_id field (None, one id, or a list of ids) as a list of ids."""
+    if value is None:
+        return []
+    return [int(v) for v in value] if isinstance(value, (list, tuple)) else [int(value)]
+
+
 # ----------------------------------------------------------------------------- reading weights
 def _open_safetensors(file: Path) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
@@ -163,5 +170,5 @@ def load_into(model: nn.Module, state: dict[str, torch.Tensor], dtype: torch.dty
     model.load_state_dict({k: state[k] for k in own}, strict=True, assign=True)
 
 
-__all__ = ["read_config_json", "known_fields", "square_size", "load_state_dict", "load_into", "rename_keys",
+__all__ = ["read_config_json", "known_fields", "end_tokens", "square_size", "load_state_dict", "load_into", "rename_keys",
            "RENAMES", "PALIGEMMA_RENAMES", "WEIGHT_FILES"]

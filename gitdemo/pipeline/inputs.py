@@ -27,7 +27,7 @@ def family(model) -> str:
 class Inputs:
     family: str
     prompt: str | None  # the cleaned question (GIT; None: a caption) or prompt (PaliGemma)
-    pixel_values: torch.Tensor  # (1, 3, H, W), or (1, F, 3, H, W) for a GIT video
+    pixel_values: torch.Tensor  # (1, 3, H, W), or (1, F, 3, H, W) for a GIT video (F = 1: image, video checkpoint)
     input_ids: torch.Tensor  # (1, T): GIT [CLS] (+ question); PaliGemma <image> x N, <bos>, prompt, "\n"
     layout: ImageLayout
     attention_mask: torch.Tensor | None = None  # (1, T) PaliGemma only
@@ -48,7 +48,9 @@ def _git(model, processor, images, question) -> Inputs:
     if not frames or any(f is None for f in frames):
         raise InputError("No image was given.")
     pixels = processor.image_processor(frames)  # (F, 3, H, W)
-    pixel_values = pixels[None] if len(frames) > 1 else pixels
+    # a clip, or any input of a video checkpoint (one image = a one-frame clip, as the reference's VideoMAE processor)
+    clip = len(frames) > 1 or getattr(processor.image_processor, "video_input", False)
+    pixel_values = pixels[None] if clip else pixels
     tok = processor.tokenizer
     question = clean_question(question)
     if question is None:
@@ -95,7 +97,9 @@ def token_text(processor, token_id: int) -> str:
 
 def eos_ids(model, processor) -> set[int]:
     """Every id that ends an answer (PaliGemma's tokenizer and config may name different ones)."""
-    return {int(i) for i in (model.config.eos_token_id, getattr(processor, "eos_id", None)) if i is not None}
+    cfg = model.config
+    ids = list(getattr(cfg, "eos_token_ids", None) or [cfg.eos_token_id]) + [getattr(processor, "eos_id", None)]
+    return {int(i) for i in ids if i is not None}
 
 
 __all__ = ["Inputs", "family", "prepare", "token_text", "eos_ids"]

@@ -133,7 +133,8 @@ class GitProcessor:
 
     def __call__(self, images=None, text=None, question=None, videos=None, padding_side: str = "left",
                  max_length: int | None = None) -> dict[str, torch.Tensor]:
-        """Any of: `images` -> pixel_values (B, 3, H, W); `videos` (lists of frames) -> (B, F, 3, H, W);
+        """Any of: `images` -> pixel_values (B, 3, H, W) ((B, 1, 3, H, W) on a video checkpoint);
+        `videos` (lists of frames) -> (B, F, 3, H, W);
         `text` -> [CLS] text [SEP] (captions for training or scoring); `question` -> [CLS] question
         (a prompt to continue). Text batches are padded on `padding_side` ("left" keeps every
         prompt's last token in the last column, which generation needs), with an attention_mask.
@@ -144,6 +145,8 @@ class GitProcessor:
         out: dict[str, torch.Tensor] = {}
         if images is not None:
             out["pixel_values"] = self.image_processor(images)
+            if self.image_processor.video_input:  # a video checkpoint: each image is a one-frame clip
+                out["pixel_values"] = out["pixel_values"][:, None]
         if videos is not None:
             videos = getattr(videos, "frames", videos)  # a video.VideoFrames
             if videos and isinstance(videos[0], Image.Image):
@@ -208,6 +211,7 @@ def load_git_processor(folder: Path, raw_config: dict) -> GitProcessor:
         image_processor = ImageProcessor.from_dict(read_json(folder / "preprocessor_config.json"))
     else:
         image_processor = ImageProcessor.from_dict(clip_preset(config.vision_config.image_size))
+        image_processor.video_input = config.num_frames > 1  # the video checkpoints use VideoMAE's processor
     return GitProcessor(image_processor, load_tokenizer(folder), num_frames=config.num_frames,
                         max_length=config.max_position_embeddings)
 

@@ -66,6 +66,9 @@ class ImageProcessor:
     image_mean: tuple = CLIP_MEAN
     image_std: tuple = CLIP_STD
     do_convert_rgb: bool = True
+    # VideoMAEImageProcessor (git-base-vatex, git-base-msrvtt-qa): every input is a video, so one image
+    # becomes a one-frame clip (B, 1, 3, H, W) and gets frame 0's temporal embedding, as in the reference
+    video_input: bool = False
 
     @classmethod
     def from_dict(cls, cfg: dict) -> "ImageProcessor":
@@ -80,6 +83,7 @@ class ImageProcessor:
             if cfg.get(key) is not None:
                 v = cfg[key]
                 kw[key] = tuple(v) if isinstance(v, (list, tuple)) else (float(v),) * 3
+        kw["video_input"] = str(cfg.get("image_processor_type") or "").startswith("VideoMAE")
         return cls(**kw)
 
     @property

@@ -307,7 +307,7 @@ def engine_for(model) -> Engine:
         return engine
 
 
-def stream(model, pixel_values=None, input_ids=None, attention_mask=None, max_new_tokens: int = 20,
+def stream(model, pixel_values=None, input_ids=None, attention_mask=None, max_new_tokens: int | None = None,
            do_sample: bool = False, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
            seed: int | None = None, generator: torch.Generator | None = None, eos_token_id=None,
            pad_token_id: int | None = None, output_attentions: bool = False, num_beams: int = 1,
@@ -320,10 +320,10 @@ def stream(model, pixel_values=None, input_ids=None, attention_mask=None, max_ne
                                 temperature, top_k, top_p, seed, generator, eos_token_id, pad_token_id,
                                 output_attentions, num_beams, token_type_ids)
         return
-    eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator,
-                                    temperature, top_k, top_p)
+    max_new_tokens, eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed,
+                                                    generator, temperature, top_k, top_p, input_ids=input_ids)
     request = Request(pixel_values, input_ids, attention_mask, token_type_ids, int(max_new_tokens), bool(do_sample),
-                      temperature, top_k, top_p, generator, _eos_set(eos), pad, bool(output_attentions))
+                      temperature, top_k, top_p, generator, _eos_set(eos.tolist()), pad, bool(output_attentions))
     engine = engine_for(model)
     engine.submit(request)
     yield from engine.results(request)

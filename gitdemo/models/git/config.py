@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import CheckpointError
-from ...io.checkpoint import known_fields, square_size
+from ...io.checkpoint import end_tokens, known_fields, square_size
 
 
 @dataclass
@@ -57,7 +57,7 @@ class GitConfig:
     layer_norm_eps: float = 1e-12
     pad_token_id: int = 0
     bos_token_id: int = 101  # [CLS]
-    eos_token_id: int = 102  # [SEP]
+    eos_token_id: int | list[int] = 102  # [SEP]
     num_image_with_embedding: int | None = None  # frames with a temporal embedding (video checkpoints: 6)
     tie_word_embeddings: bool = False
     model_type: str = "git"
@@ -65,8 +65,10 @@ class GitConfig:
     def __post_init__(self):
         if isinstance(self.vision_config, dict):
             self.vision_config = GitVisionConfig(**known_fields(GitVisionConfig, self.vision_config))
-        if isinstance(self.eos_token_id, list):  # some configs list several; GIT uses the first
-            self.eos_token_id = self.eos_token_id[0]
+        # Some configs list several end tokens: generation stops at any (`eos_token_ids`); the first
+        # stays `eos_token_id`, the one training appends.
+        self.eos_token_ids = end_tokens(self.eos_token_id)
+        self.eos_token_id = self.eos_token_ids[0] if self.eos_token_ids else None
         if self.hidden_size % self.num_attention_heads:
             raise CheckpointError(
                 f"hidden_size {self.hidden_size} is not divisible by num_attention_heads {self.num_attention_heads}."
@@ -100,6 +102,8 @@ class GitConfig:
         d = dataclasses.asdict(self)
         d["architectures"] = ["GitForCausalLM"]
         d["vision_config"]["model_type"] = "git_vision_model"
+        if len(self.eos_token_ids) > 1:
+            d["eos_token_id"] = list(self.eos_token_ids)
         if d["num_image_with_embedding"] is None:
             del d["num_image_with_embedding"]
         return d

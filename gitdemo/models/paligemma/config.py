@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import CheckpointError
-from ...io.checkpoint import known_fields, square_size
+from ...io.checkpoint import end_tokens, known_fields, square_size
 
 
 # ----------------------------------------------------------------------------- SigLIP
@@ -171,8 +171,9 @@ class PaliGemmaConfig:
         for name in ("bos_token_id", "eos_token_id", "pad_token_id"):
             if getattr(self, name) is None:
                 setattr(self, name, getattr(t, name))
-        if isinstance(self.eos_token_id, list):  # generation stops on the first one listed
-            self.eos_token_id = self.eos_token_id[0]
+        # PaliGemma 2 lists [1, 107] (<eos>, <end_of_turn>): generation stops at any (`eos_token_ids`)
+        self.eos_token_ids = end_tokens(self.eos_token_id)
+        self.eos_token_id = self.eos_token_ids[0] if self.eos_token_ids else None
 
     @property
     def image_token_id(self) -> int:

@@ -66,7 +66,7 @@ class PaliGemmaModel(nn.Module):
 class PaliGemmaForConditionalGeneration(GenerativeModel):
     """PaliGemma / PaliGemma 2 with the LM head. Pure tensor code: no PIL, tokenizer or sampling."""
 
-    default_dtype = torch.bfloat16  # what `load_model` uses unless told otherwise
+    default_dtype = torch.bfloat16  # what `load_model` uses unless told otherwise (registry.DEFAULT_DTYPES)
     image_tokens_in_prompt = True  # image placeholders are part of input_ids (GIT puts them in front)
 
     def __init__(self, config: PaliGemmaConfig):

@@ -1,7 +1,7 @@
 """Command line: python -m gitdemo {caption,video,train,eval,bench,bench-paligemma,examples} ...
 
-  caption IMAGE... [--model ID_OR_PATH] [--question TEXT] [--max-new-tokens N] [--beams N] [--json]
-  video VIDEO...   [--model ID_OR_PATH] [--question TEXT] [--max-new-tokens N] [--beams N] [--json]
+  caption IMAGE... [--model ID_OR_PATH] [--question TEXT] [--max-new-tokens N] [--beams N] [--precision P] [--json]
+  video VIDEO...   [--model ID_OR_PATH] [--question TEXT] [--max-new-tokens N] [--beams N] [--precision P] [--json]
   train, eval, bench, bench-paligemma, examples: see `python -m gitdemo COMMAND --help`
 
 With --json, one JSON object per input on its own line: {"input", "text", "tokens": [{"text",
@@ -23,7 +23,7 @@ def _describe(args, kind: str) -> int:
     from .pipeline import run
 
     try:
-        model = load_model(args.model, progress=not args.json)
+        model = load_model(args.model, progress=not args.json, precision=args.precision)
         processor = load_processor(args.model)
     except GitDemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--question", default=None, help="ask a question instead of captioning")
         p.add_argument("--max-new-tokens", type=int, default=20)
         p.add_argument("--beams", type=int, default=1)
+        p.add_argument("--precision", default=None, help="fp32 (exact), bf16, fp16 or int8 (fast on CPUs); "
+                       "default: the checkpoint's own dtype")
         p.add_argument("--json", action="store_true", help="one JSON object per input, with attention grids")
     for name in passthrough:
         sub.add_parser(name, help=f"see python -m gitdemo {name} --help")

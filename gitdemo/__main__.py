@@ -2,6 +2,7 @@
 
   caption IMAGE... [--model ID_OR_PATH] [--question TEXT] [--max-new-tokens N] [--beams N] [--precision P] [--json]
   video VIDEO...   [--model ID_OR_PATH] [--question TEXT] [--max-new-tokens N] [--beams N] [--precision P] [--json]
+  bench --precision [--size base|small] [--scenes N]: int8 / fp32 / reference speed and caption agreement
   train, eval, bench, bench-paligemma, examples: see `python -m gitdemo COMMAND --help`
 
 With --json, one JSON object per input on its own line: {"input", "text", "tokens": [{"text",
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     passthrough = {"train": "train.cli", "eval": "evaluate.cli", "bench": "bench.git",
                    "bench-paligemma": "bench.paligemma", "examples": "evaluate.examples"}
+    if argv[:1] == ["bench"] and "--precision" in argv:  # int8 / fp32 / reference speed and agreement
+        return _forward("bench.precision", [a for a in argv[1:] if a != "--precision"])
     if argv and argv[0] in passthrough:
         return _forward(passthrough[argv[0]], argv[1:])
     parser = argparse.ArgumentParser(prog="python -m gitdemo", description=__doc__.split("\n")[0])

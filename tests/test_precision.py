@@ -128,3 +128,22 @@ def test_cli_precision():
     assert outs[0].returncode == 0, outs[0].stderr
     assert json.loads(outs[0].stdout)["text"] == json.loads(outs[1].stdout)["text"]
     assert outs[2].returncode == 2 and "Unknown precision 'int3'" in outs[2].stderr
+
+
+def test_cache_keeps_one_model_per_precision():
+    from gitdemo.ui.registry import ModelCache
+
+    calls = []
+
+    def loader(name, precision):
+        calls.append((name, precision))
+        return gitdemo.load_model(None, precision=precision, progress=False), object()
+
+    cache = ModelCache(budget_bytes=10**9, loader=loader)
+    fast, exact = cache.get("embedded", precision="int8"), cache.get("embedded", precision="exact")
+    assert (fast.precision, exact.precision) == ("int8", "fp32") and fast.model is not exact.model
+    assert cache.get("embedded", precision="int8") is fast  # a hit, not a second load
+    assert calls == [("embedded", "int8"), ("embedded", "fp32")]
+    assert fast.nbytes < exact.nbytes  # int8 weights are counted (as buffers), and smaller
+    with pytest.raises(InputError):
+        cache.get("embedded", precision="int2")

@@ -19,15 +19,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .common import time_call
 
 NEW_TOKENS = 20
 AGREE_STREAM = 1313  # a seed stream of its own: scenes no training or evaluation run drew
 
 
 # ----------------------------------------------------------------------------- speed
-def speed(size: str, repeats: int, precisions: list[str]) -> dict:
-    """{side: {"greedy_s", "beam3_s"}} medians; sides: "reference" and each gitdemo precision."""
+def speed(size: str, repeats: int, precisions: list[str], cpu_time: bool = False) -> dict:
+    """{side: {"greedy_s", "beam3_s"}} medians; sides: "reference" and each gitdemo precision. cpu_time:
+    this process's CPU seconds instead of wall seconds (fairer on a machine others are using; run it with
+    OMP_NUM_THREADS=1 so that CPU time is the time one core would take)."""
     import gitdemo
     from transformers import GitForCausalLM
 
@@ -49,6 +50,13 @@ def speed(size: str, repeats: int, precisions: list[str]) -> dict:
             return model.generate(pixel_values=px, max_new_tokens=NEW_TOKENS, num_beams=3)
         return model.generate(pixel_values=px, max_new_tokens=NEW_TOKENS, num_beams=3)
 
+    clock = time.process_time if cpu_time else time.perf_counter
+
+    def timed(fn) -> float:
+        t0 = clock()
+        fn()
+        return clock() - t0
+
     runs = {name: {"greedy_s": [], "beam3_s": []} for name in sides}
     with torch.inference_mode():
         for name, model in sides.items():  # warm-up
@@ -56,8 +64,8 @@ def speed(size: str, repeats: int, precisions: list[str]) -> dict:
             beam(name, model)
         for _ in range(repeats):
             for name, model in sides.items():
-                runs[name]["greedy_s"].append(time_call(lambda: greedy(name, model)))
-                runs[name]["beam3_s"].append(time_call(lambda: beam(name, model)))
+                runs[name]["greedy_s"].append(timed(lambda: greedy(name, model)))
+                runs[name]["beam3_s"].append(timed(lambda: beam(name, model)))
     return {name: {k: statistics.median(v) for k, v in r.items()} for name, r in runs.items()}
 
 
@@ -108,32 +116,41 @@ def agreement(folder: str | None, prompt: str | None, n_scenes: int, seed: int, 
 
 
 # ----------------------------------------------------------------------------- the report
-def report(size: str, repeats: int, n_scenes: int, seed: int, with_bf16: bool = False) -> str:
+def report(size: str, repeats: int, n_scenes: int, seed: int, with_bf16: bool = False, say=print,
+           cpu_time: bool = False) -> str:
+    """The two tables as markdown; each piece is also handed to `say` as soon as it is measured."""
     from ..io.assets import ASSETS
 
     precisions = ["fp32", "int8"] + (["bf16"] if with_bf16 else [])
-    s = speed(size, repeats, precisions)
+    s = speed(size, repeats, precisions, cpu_time)
     ref = s["reference"]
     lines = [f"threads: {torch.get_num_threads()}, size: {size}, repeats: {repeats} (medians), "
-             f"quantized engine: {torch.backends.quantized.engine}", "",
+             f"quantized engine: {torch.backends.quantized.engine}, clock: {'CPU' if cpu_time else 'wall'} seconds", "",
              "| side | greedy caption, 20 tokens (s) | vs reference | beam-3 caption (s) | vs reference |",
              "| --- | ---: | ---: | ---: | ---: |"]
     for name, r in s.items():
         label = "reference (transformers, fp32)" if name == "reference" else f"gitdemo {name}"
         lines.append(f"| {label} | {r['greedy_s']:.3f} | {ref['greedy_s'] / r['greedy_s']:.2f}x | "
                      f"{r['beam3_s']:.3f} | {ref['beam3_s'] / r['beam3_s']:.2f}x |")
+    say("\n".join(lines), flush=True)
+    done = len(lines)
+    if n_scenes <= 0:
+        return "\n".join(lines)
     lines += ["", f"Agreement with exact fp32 on {n_scenes} fresh Shapes scenes (seed {seed}):", "",
               "| model | greedy identical | beam-3 identical | top-1 agreement (teacher-forced) | max logit diff "
-              "| int8 / fp32 wall time |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+              "| fp32 / int8 wall time |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     notes = []
     for label, folder, prompt in (("embedded GIT, int8", ASSETS / "models" / "git-shapes", None),
                                   ("embedded PaliGemma, int8", ASSETS / "models" / "paligemma-shapes", "caption en")):
         a = agreement(str(folder), prompt, n_scenes, seed)
         lines.append(f"| {label} | {100 * a['greedy_identical']:.1f}% | {100 * a['beam3_identical']:.1f}% | "
                      f"{100 * a['top1_agreement']:.2f}% | {a['max_logit_diff']:.3f} | {a['speedup']:.2f}x faster |")
+        say("\n".join(lines[done:]), flush=True)
+        done = len(lines)
         notes += [f"- {label}: fp32 `{e}` -> int8 `{f}`" for e, f in a["examples_differing"]]
     if notes:
         lines += ["", "Greedy captions that differed (at most 5 per model):", "", *notes]
+        say("\n".join(lines[done:]), flush=True)
     return "\n".join(lines)
 
 
@@ -146,8 +163,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--scenes", type=int, default=200, help="fresh Shapes scenes for the agreement table")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--with-bf16", action="store_true", help="also time gitdemo bf16")
+    parser.add_argument("--cpu-time", action="store_true", help="CPU seconds, not wall seconds (a shared machine)")
     args = parser.parse_args(argv)
-    print(report(args.size, args.repeats, args.scenes, args.seed, args.with_bf16))
+    report(args.size, args.repeats, args.scenes, args.seed, args.with_bf16, cpu_time=args.cpu_time)
     return 0
 
 

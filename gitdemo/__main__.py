@@ -1,7 +1,8 @@
 """Command line: python -m gitdemo {caption,video,train,eval,bench,bench-paligemma,examples} ...
 
-  caption IMAGE... [--model ID_OR_PATH] [--question TEXT] [--max-new-tokens N] [--beams N] [--json]
-  video VIDEO...   [--model ID_OR_PATH] [--question TEXT] [--max-new-tokens N] [--beams N] [--json]
+  caption IMAGE... [--model ID_OR_PATH] [--question TEXT] [--max-new-tokens N] [--beams N] [--precision P] [--json]
+  video VIDEO...   [--model ID_OR_PATH] [--question TEXT] [--max-new-tokens N] [--beams N] [--precision P] [--json]
+  bench --precision [--size base|small] [--scenes N]: int8 / fp32 / reference speed and caption agreement
   train, eval, bench, bench-paligemma, examples: see `python -m gitdemo COMMAND --help`
 
 With --json, one JSON object per input on its own line: {"input", "text", "tokens": [{"text",
@@ -23,7 +24,7 @@ def _describe(args, kind: str) -> int:
     from .pipeline import run
 
     try:
-        model = load_model(args.model, progress=not args.json)
+        model = load_model(args.model, progress=not args.json, precision=args.precision)
         processor = load_processor(args.model)
     except GitDemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -67,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                    "bench-paligemma": "bench.paligemma", "examples": "evaluate.examples", "faithfulness": "evaluate.faithfulness"}
     if argv[:1] == ["bench"] and any(a.split("=")[0] == "--classroom" for a in argv):
         passthrough["bench"] = "bench.classroom"  # the classroom load test against the app
+    if argv[:1] == ["bench"] and "--precision" in argv:  # int8 / fp32 / reference speed and agreement
+        return _forward("bench.precision", [a for a in argv[1:] if a != "--precision"])
     if argv and argv[0] in passthrough:
         return _forward(passthrough[argv[0]], argv[1:])
     parser = argparse.ArgumentParser(prog="python -m gitdemo", description=__doc__.split("\n")[0])
@@ -78,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--question", default=None, help="ask a question instead of captioning")
         p.add_argument("--max-new-tokens", type=int, default=20)
         p.add_argument("--beams", type=int, default=1)
+        p.add_argument("--precision", default=None, help="fp32 (exact), bf16, fp16 or int8 (fast on CPUs); "
+                       "default: the checkpoint's own dtype")
         p.add_argument("--json", action="store_true", help="one JSON object per input, with attention grids")
     for name in passthrough:
         sub.add_parser(name, help=f"see python -m gitdemo {name} --help")

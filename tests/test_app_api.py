@@ -121,7 +121,8 @@ def test_api_gives_what_the_model_gives(client, tmp_path):
     from gitdemo.processing import open_image
     from gitdemo.io.video import read_frames
 
-    model, processor = gitdemo.load_model(None), gitdemo.load_processor(None)
+    processor = gitdemo.load_processor(None)
+    models = {}  # the app runs at its default precision (int8 on a CPU) and says which in the JSON
     rng = np.random.default_rng(99)
     image, clip = tmp_path / "fresh.png", tmp_path / "fresh.mp4"
     shapes.draw_scene(rng, n_objects=2).image.save(image)
@@ -132,6 +133,8 @@ def test_api_gives_what_the_model_gives(client, tmp_path):
              ("/video", (handle_file(str(clip)),), read_frames(clip, 6).frames, None)]
     for api, args, frames, question in cases:
         text, data = client.predict(*args, api_name=api)
+        precision = data["precision"]
+        model = models.setdefault(precision, gitdemo.load_model(None, precision=precision, progress=False))
         here = run(model, processor, frames, question)
         assert text == here.text and [t["id"] for t in data["tokens"]] == [t.id for t in here.tokens], api
         for t, h in zip(data["tokens"], here.tokens):
@@ -329,3 +332,20 @@ def test_paligemma_detects_objects_in_fresh_scenes(client, tmp_path):
         boxes = [d["box"] for d in data["detections"]]
         hits.append(bool(boxes) and max(iou(o.box, b) for b in boxes) >= 0.5)
     assert sum(hits) >= 0.5 * len(hits), hits
+
+
+def test_api_exact_precision_is_one_input_away(client):
+    """The optional last input picks the precision; fp32 gives exactly what the fp32 model gives here."""
+    import gitdemo
+    from gitdemo.pipeline import run
+    from gitdemo.processing import open_image
+
+    path = str(ROOT / "assets" / "examples" / "scene_00001.png")
+    text, data = client.predict(handle_file(path), "embedded", "greedy", 20, 3, 1.0, 0.9, 0, "fp32",
+                                api_name="/caption")
+    here = run(gitdemo.load_model(None, precision="fp32", progress=False), gitdemo.load_processor(None),
+               [open_image(path)])
+    assert data["precision"] == "fp32" and text == here.text
+    assert [t["id"] for t in data["tokens"]] == [t.id for t in here.tokens]
+    for t, h in zip(data["tokens"], here.tokens):
+        assert np.allclose(np.asarray(t["attention"]), h.attention[0], atol=1e-5)

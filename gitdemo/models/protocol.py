@@ -29,7 +29,8 @@ class GenerativeModel(nn.Module):
 
     @property
     def dtype(self) -> torch.dtype:
-        return self.lm_head_weight().dtype
+        w = self.lm_head_weight()
+        return w.dtype if w.is_floating_point() else torch.float32  # an int8 head computes in float32
 
     @property
     def device(self) -> torch.device:

@@ -15,6 +15,7 @@ from ..io.checkpoint import load_into, load_state_dict, read_config_json
 from ..io.assets import ASSETS, EMBEDDED_GIT, default_model_path  # noqa: F401  (re-exported)
 from ..io.generation_config import GenerationDefaults, read_generation_config
 from ..io.hub import resolve
+from .precision import FLOAT_DTYPES, apply_precision, load_dtype, parse_precision
 
 
 DTYPES = {
@@ -84,25 +85,36 @@ def build_model(raw_config: dict, meta: bool = False):
 
 
 def load_model(name_or_path: str | os.PathLike | None = None, dtype=None, device: str | torch.device = "cpu",
-               progress: bool = True):
+               progress: bool = True, precision: str | None = None):
     """Load a GIT (or PaliGemma) checkpoint from a folder or the Hub into our own model.
 
     name_or_path: a local folder in the Hugging Face layout, a Hub repo id, or None for the
     embedded Shapes model. dtype: None for the family default (`DEFAULT_DTYPES`: GIT float32,
     PaliGemma bfloat16), "auto" for the checkpoint's own (config.json's dtype / torch_dtype), or
-    float32 / bfloat16 / float16 (or their short names, or a torch.dtype). Raises CheckpointError / HubError with a sentence saying what to do.
+    float32 / bfloat16 / float16 (or their short names, or a torch.dtype). precision: "fp32" (exact) /
+    "bf16" / "fp16" / "int8" (int8 Linear layers on the CPU), see `gitdemo.models.precision`; None keeps
+    the dtype rule. Raises CheckpointError / HubError with a sentence saying what to do.
     """
     t0 = time.perf_counter()
     folder = resolve(name_or_path, progress=progress) if name_or_path is not None else default_model_path()
     raw = read_config_json(folder)
     model, tied = build_model(raw, meta=True)
+    if precision is not None:
+        precision = parse_precision(precision)
+        if dtype not in (None, "auto") and parse_dtype(dtype) not in (None, load_dtype(precision)):
+            raise CheckpointError(f"dtype={dtype} contradicts precision={precision}; give one of them.")
+        dtype = load_dtype(precision)
     state = load_state_dict(folder)
-    load_into(model, state, dtype=choose_dtype(dtype, raw, state), tied=tied)
+    want = choose_dtype(dtype, raw, state)
+    load_into(model, state, dtype=want, tied=tied)
     model.eval().requires_grad_(False)
     if str(device) != "cpu":
         model.to(device)
     # decoding defaults: generation_config.json where the checkpoint has one (as the reference reads it)
     model.generation_config = GenerationDefaults.from_configs(model.config, read_generation_config(folder))
+    model.precision = next((k for k, v in FLOAT_DTYPES.items() if v == want), str(want))
+    if precision == "int8":
+        apply_precision(model, "int8")
     model.name_or_path = str(name_or_path) if name_or_path is not None else "embedded:git-shapes"
     model.folder = Path(folder)
     model.load_seconds = time.perf_counter() - t0

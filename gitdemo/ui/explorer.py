@@ -49,6 +49,14 @@ def exploration(loaded: registry.Loaded, media, payload: dict, video: bool = Fal
     return trace(loaded.model, loaded.processor, images, payload.get("question"), ids, loaded.name)
 
 
+def _precision_note(precision: str) -> str:
+    """Which arithmetic produced the maps: int8 moves attention a little (docs/results.md)."""
+    from ..models.precision import LABELS
+
+    exact = " Pick exact (fp32) above and generate again for the model's exact maps." if precision != "fp32" else ""
+    return f" Maps computed at precision {LABELS.get(precision, precision)}.{exact}"
+
+
 def _status(expl: Exploration) -> str:
     t = len(expl.tokens)
     if not expl.layout.has_cls:  # SigLIP (PaliGemma)
@@ -189,7 +197,8 @@ class Explorer:
                       "The model produced no tokens, so there is no attention to explore.")
             return [None, gr.update(choices=[], value=None), gr.update(value=1, maximum=2, interactive=False), "",
                     gr.update(), gr.update(), gr.update(), status, None, ""] + self._figure_values(None)
-        loaded = registry.CACHE.load(registry.key_of(payload), progress_callback(progress))
+        # the maps come from the same precision as the answer they explain (the status line says which)
+        loaded = registry.CACHE.load(registry.key_of(payload), progress_callback(progress), payload.get("precision"))
         expl = exploration(loaded, media, payload, self.video)
         view = self.view(0, *controls).normalised(expl)
         if expl.is_video:  # start on the frame the first token looks at most
@@ -205,7 +214,7 @@ class Explorer:
                 token_summary(expl, view),
                 gr.update(choices=layers, value=view.layer), gr.update(choices=heads, value=view.head),
                 gr.update(maximum=max(2, expl.layout.num_frames), value=view.frame),
-                _status(expl), *mask_values] + self._figure_values(figs)
+                _status(expl) + _precision_note(loaded.precision), *mask_values] + self._figure_values(figs)
 
     def _select(self, expl, index, *rest):
         controls, opened = self._split(rest)

@@ -10,6 +10,8 @@
   reachable and HF_TOKEN set, else the embedded Shapes PaliGemma.
 * `resolve(model, family, folder)`: the cache key of a request: a name from a menu, or (PaliGemma,
   unless GITDEMO_LOCAL_MODELS=0) a checked local checkpoint folder. Never a path typed as a model name.
+* Precision: each model is cached per precision (`app_precision()`: GITDEMO_PRECISION, else the machine's
+  default, int8 on a CPU; `precision_choices()` what a user may pick, "exact (fp32)" always among them).
 * `ModelCache`: models load on first use (with a progress callback), are kept while they fit one
   memory budget (`GITDEMO_MODEL_MEMORY_GB`, default 6) and evicted least recently used. Each model
   has its own lock, so a slow download blocks only the users waiting for that model; everyone else
@@ -20,6 +22,7 @@ users, like the weights of any server); everything per user lives in `gr.State`.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import threading
@@ -205,14 +208,16 @@ class Loaded:
     processor: object
     nbytes: int
     load_seconds: float
+    precision: str = "fp32"  # how its Linear layers compute (gitdemo.models.precision)
 
     @property
     def family(self) -> str:
         return getattr(getattr(self.model, "config", None), "model_type", GIT)
 
 
-def _nbytes(model) -> int:
-    return sum(p.numel() * p.element_size() for p in model.parameters())
+def _nbytes(model) -> int:  # buffers too: int8 layers keep their weights there
+    buffers = model.buffers() if hasattr(model, "buffers") else []
+    return sum(t.numel() * t.element_size() for t in [*model.parameters(), *buffers])
 
 
 class ModelCache:
@@ -228,22 +233,28 @@ class ModelCache:
 
     def names(self) -> list[str]:
         with self._lock:
-            return list(self._models)
+            return [name for name, _ in self._models]
 
     def get(self, name: str | None, progress: Callable[[float, str], None] | None = None,
-            family: str | None = None, folder: str | None = "") -> Loaded:
-        """The model for a request (checked by `resolve`), loaded on first use."""
-        return self.load(resolve(name, family, folder), progress)
+            family: str | None = None, folder: str | None = "", precision: str | None = None) -> Loaded:
+        """The model for a request (checked by `resolve`) at `precision` (None: `app_precision()`),
+        loaded on first use."""
+        return self.load(resolve(name, family, folder), progress, precision)
 
-    def _hit(self, key: str) -> Loaded | None:
+    def _hit(self, key: tuple[str, str]) -> Loaded | None:
         with self._lock:
             hit = self._models.get(key)
             if hit is not None:
                 self._models.move_to_end(key)
             return hit
 
-    def load(self, key: str, progress: Callable[[float, str], None] | None = None) -> Loaded:
-        """The model under a key that `resolve` (or `key_of`) returned."""
+    def load(self, name: str, progress: Callable[[float, str], None] | None = None,
+             precision: str | None = None) -> Loaded:
+        """The model under a name that `resolve` (or `key_of`) returned, at `precision`; the cache key is the
+        pair (name, precision), so the exact and the fast copy of one checkpoint can both be kept."""
+        from ..models.precision import parse_precision
+
+        key = (name, parse_precision(precision or app_precision()))
         hit = self._hit(key)
         if hit is not None:
             return hit
@@ -254,18 +265,20 @@ class ModelCache:
             if hit is not None:
                 return hit
             if progress is not None:
-                progress(0.0, f"Loading {label(key)} (first use; later requests reuse it)…")
+                progress(0.0, f"Loading {label(name)} (first use; later requests reuse it)…")
             t0 = time.perf_counter()
-            model, processor = self._loader(key)
-            loaded = Loaded(key, model, processor, _nbytes(model), time.perf_counter() - t0)
+            takes_precision = len(inspect.signature(self._loader).parameters) > 1
+            model, processor = self._loader(name, key[1]) if takes_precision else self._loader(name)
+            loaded = Loaded(name, model, processor, _nbytes(model), time.perf_counter() - t0,
+                            getattr(model, "precision", key[1]))
             if progress is not None:
-                progress(1.0, f"Loaded {short_name(key)} in {loaded.load_seconds:.1f} s")
+                progress(1.0, f"Loaded {short_name(name)} in {loaded.load_seconds:.1f} s")
             with self._lock:
                 self._models[key] = loaded
                 self._evict(keep=key)
             return loaded
 
-    def _evict(self, keep: str) -> None:
+    def _evict(self, keep: tuple[str, str]) -> None:
         total = sum(m.nbytes for m in self._models.values())
         for old in list(self._models):
             if total <= self.budget:
@@ -284,15 +297,37 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _load(key: str):
-    """(model, processor) for a cache key; what to do next is in the message when the Hub fails."""
+_precision: str | None = None
+
+
+def app_precision() -> str:
+    """The precision models run at unless a user picks another (decided once per process)."""
+    global _precision
+    if _precision is None:
+        from ..models.precision import Hardware, default_precision
+
+        _precision = default_precision(Hardware.detect(device()))
+    return _precision
+
+
+def precision_choices() -> list[tuple[str, str]]:
+    """(label, value) pairs of the precisions this machine runs: exact fp32 always, the default, and int8 on a CPU."""
+    from ..models.precision import LABELS, Hardware
+
+    hw = Hardware.detect(device())
+    names = ["fp32", app_precision()] + (["int8"] if hw.device == "cpu" and hw.quantized_engine else [])
+    return [(LABELS[p], p) for p in dict.fromkeys(names)]
+
+
+def _load(key: str, precision: str | None = None):
+    """(model, processor) for a cache key at `precision`; what to do next is in the message when the Hub fails."""
     import gitdemo
 
     pali = family(key) == PALIGEMMA
     path = {EMBEDDED: embedded_path(), EMBEDDED_PALI: str(embedded_folder())}.get(key, key)
-    try:  # the small embedded PaliGemma runs in float32 (bfloat16 would cost it accuracy for no gain)
-        model = gitdemo.load_model(path, progress=True, device=device(),
-                                   **({"dtype": "float32"} if key == EMBEDDED_PALI else {}))
+    options = {"precision": precision} if precision else {"dtype": "float32"} if key == EMBEDDED_PALI else {}
+    try:  # the small embedded PaliGemma runs in float32 without a precision (bfloat16 costs it accuracy)
+        model = gitdemo.load_model(path, progress=True, device=device(), **options)
         processor = gitdemo.load_processor(path)
     except HubError as exc:
         hint = HOW_TO_GET_ONE if pali else f"Pick '{EMBEDDED_LABEL}' in the model menu to keep going offline."
@@ -330,4 +365,4 @@ QUEUE_WORKERS = int(os.environ.get("GITDEMO_QUEUE_WORKERS", "32"))  # a class at
 __all__ = ["CHOICES", "EMBEDDED", "EMBEDDED_LABEL", "EMBEDDED_PALI", "PALI_MODELS", "GIT", "PALIGEMMA",
            "HOW_TO_GET_ONE", "default_model", "dropdown_choices", "hub_online", "label", "short_name", "family",
            "embedded_path", "embedded_folder", "offline_note", "local_models_allowed", "resolve", "key_of",
-           "ModelCache", "Loaded", "CACHE", "COMPUTE", "QUEUE_WORKERS", "compute_slots", "device", "scrub"]
+           "ModelCache", "Loaded", "CACHE", "app_precision", "precision_choices", "COMPUTE", "QUEUE_WORKERS", "compute_slots", "device", "scrub"]

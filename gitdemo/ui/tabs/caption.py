@@ -1,6 +1,6 @@
 """The Caption tab: an image in, a caption streamed token by token, then the attention explorer.
 
-API: `/caption(image, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed)` ->
+API: `/caption(image, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed, precision)` ->
 (caption, attention JSON); only the image is required.
 """
 from __future__ import annotations
@@ -13,12 +13,12 @@ from ...pipeline.decoding import Decoding
 
 
 def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0, top_p=0.9, seed=0,
-            progress=gr.Progress(track_tqdm=True)):
+            precision=None, progress=gr.Progress(track_tqdm=True)):
     """Describe an image. Yields the caption so far after every token; the last update also carries the
     attention data: {"text", "tokens": [{"text", "id", "attention": rows x cols}], "grid", "frames", ...}."""
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     images = controls.open_images(image)
-    loaded = controls.load_git(model, "caption", progress)
+    loaded = controls.load_git(model, "caption", progress, precision)
     yield from controls.stream_generation(loaded, images, None, settings)
 
 

@@ -2,7 +2,8 @@
 streamed, its `<loc>` boxes and `<seg>` masks drawn on the image, each token's attention over SigLIP's
 patch grid (the shared attention explorer), and its prefix-LM mask beside GIT's rule.
 
-API: `/paligemma(image, prompt, model, folder, decoding, max_new_tokens, num_beams, temperature, top_p, seed)`
+API: `/paligemma(image, prompt, model, folder, decoding, max_new_tokens, num_beams, temperature, top_p, seed,
+precision)`
 -> (answer, annotated image, box explanation, JSON {text, plain_text, tokens, grid, detections, ...});
 only the image and the prompt are required. `folder`, when given, is a local checkpoint folder used
 instead of `model` (set GITDEMO_LOCAL_MODELS=0 on a public server to refuse folders).
@@ -37,9 +38,9 @@ def available() -> bool:
 
 
 # ----------------------------------------------------------------------------- handlers
-def get_model(model, folder, progress=None) -> registry.Loaded:
+def get_model(model, folder, progress=None, precision=None) -> registry.Loaded:
     """The PaliGemma a request names: `folder` (a checked local checkpoint) wins over `model` (a menu name)."""
-    return registry.CACHE.get(model, progress, family=registry.PALIGEMMA, folder=folder)
+    return registry.CACHE.get(model, progress, family=registry.PALIGEMMA, folder=folder, precision=precision)
 
 
 def build_prompt(task, text, lang):
@@ -49,7 +50,7 @@ def build_prompt(task, text, lang):
 
 
 def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_tokens=32, num_beams=3,
-              temperature=1.0, top_p=0.9, seed=0, progress=gr.Progress()):
+              temperature=1.0, top_p=0.9, seed=0, precision=None, progress=gr.Progress()):
     """Run PaliGemma on an image and a prompt. Yields the answer so far after every token; the last update
     adds the annotated image (boxes, masks), a line per box, and the JSON
     {"text", "plain_text", "tokens": [{"text", "id", "attention": rows x cols, "top"}], "grid", "detections": [...]}."""
@@ -58,7 +59,7 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
     settings.check()
     prompt = clean_prompt(prompt if prompt is not None else "")
     images = controls.open_images(image)
-    loaded = get_model(model, folder, controls.progress_callback(progress))
+    loaded = get_model(model, folder, controls.progress_callback(progress), precision)
     yield "", None, "", None
     sampling = settings.mode == "sampling"
     result = None
@@ -74,7 +75,8 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
                 yield result.text, gr.skip(), gr.skip(), gr.skip()
     value, parsed = annotations(images[0], result.text)
     payload = {"model": loaded.name if not str(folder or "").strip() else "local folder",
-               "model_key": loaded.name, "settings": settings.__dict__, **result.to_json()}
+               "model_key": loaded.name, "precision": loaded.precision, "settings": settings.__dict__,
+               **result.to_json()}
     yield result.text, value, describe_detections(parsed), payload
 
 

@@ -1,7 +1,7 @@
 """The Video tab: a clip (and optionally a question) in; the frames the model reads, the text streamed,
 and the attention explorer with a strip of per-frame heatmaps.
 
-API: `/video(video, question, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed)` ->
+API: `/video(video, question, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed, precision)` ->
 (text, attention JSON); only the video is required (no question: a caption).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ...pipeline.decoding import Decoding
 
 
 def video(video, question="", model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0,
-          top_p=0.9, seed=0, progress=gr.Progress(track_tqdm=True)):
+          top_p=0.9, seed=0, precision=None, progress=gr.Progress(track_tqdm=True)):
     """Caption a video, or answer a question about it. The model reads a fixed number of frames spread
     evenly over the clip (6 for the GIT video checkpoints). The last update carries the attention data
     with one rows x cols grid per frame, and which frames were read."""
@@ -23,7 +23,7 @@ def video(video, question="", model=None, decoding="greedy", max_new_tokens=20, 
     if video is None or video == "":
         raise InputError("Upload a video first (or click one of the examples).")
     q = controls.clean_question(question, required=False)
-    loaded = controls.load_git(model, "video", progress)
+    loaded = controls.load_git(model, "video", progress, precision)
     frames = controls.open_video(video, loaded.model.config.num_frames)
     info = {"video": {"frame_indices": frames.indices, "fps": frames.fps, "duration": frames.duration,
                       "total_frames": frames.total_frames, "note": frames.note}}

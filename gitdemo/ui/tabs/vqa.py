@@ -1,6 +1,6 @@
 """The Visual QA tab: an image and a question in, the answer streamed, then the attention explorer.
 
-API: `/vqa(image, question, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed)` ->
+API: `/vqa(image, question, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed, precision)` ->
 (answer, attention JSON); image and question are required.
 """
 from __future__ import annotations
@@ -13,13 +13,13 @@ from ...pipeline.decoding import Decoding
 
 
 def vqa(image, question, model=None, decoding="greedy", max_new_tokens=10, num_beams=3, temperature=1.0, top_p=0.9,
-        seed=0, progress=gr.Progress(track_tqdm=True)):
+        seed=0, precision=None, progress=gr.Progress(track_tqdm=True)):
     """Answer a question about an image (GIT's prompt: [CLS] question, then the answer is generated).
     Yields the answer so far per token; the last update carries the attention data."""
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     images = controls.open_images(image)
     q = controls.clean_question(question, required=True)
-    loaded = controls.load_git(model, "vqa", progress)
+    loaded = controls.load_git(model, "vqa", progress, precision)
     yield from controls.stream_generation(loaded, images, q, settings)
 
 

@@ -5,7 +5,8 @@ patch grid (the shared attention explorer), and its prefix-LM mask beside GIT's 
 API: `/paligemma(image, prompt, model, folder, decoding, max_new_tokens, num_beams, temperature, top_p, seed)`
 -> (answer, annotated image, box explanation, JSON {text, plain_text, tokens, grid, detections, ...});
 only the image and the prompt are required. `folder`, when given, is a local checkpoint folder used
-instead of `model` (set GITDEMO_LOCAL_MODELS=0 on a public server to refuse folders).
+instead of `model`, only when the app was started with GITDEMO_LOCAL_MODELS=1 or `--local-models`
+(off by default: the box is hidden and a folder is refused).
 
 `build()` renders the tab; when `gitdemo.models.paligemma` is missing it says so instead.
 """

@@ -155,12 +155,17 @@ def load_git(model: str | None, task: str, progress) -> registry.Loaded:
 
 def stream_generation(loaded: registry.Loaded, images, question, decoding: Decoding, extra: dict | None = None):
     """(text, payload) per update; the payload (API JSON) only with the last one."""
+    from .notices import finish, world_notice
+
+    notice = world_notice(loaded.name, images, "video" if extra and "video" in extra else "vqa" if question else "caption")
     yield "", None  # clears the previous text and the explorer at once
     with registry.COMPUTE:  # released on return, error, or when the user goes away (generator closed)
         for text, payload in generate(loaded.model, loaded.processor, images, question, decoding,
                                               loaded.name):
             if payload is not None and extra:
                 payload.update(extra)
+            if payload is not None:  # the last update: a sentence for an empty answer, the notice in the JSON
+                text, payload = finish(text, payload, loaded.name, notice)
             yield text, (payload if payload is not None else gr.skip())
 
 

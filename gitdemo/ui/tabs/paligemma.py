@@ -21,7 +21,7 @@ from ...pipeline.answers import LOC_EXPLANATION, annotations, describe_detection
 from ...pipeline.prompts import TASK_CHOICES, build_prompt, clean_prompt
 from ...pipeline.decoding import Decoding
 from ...pipeline.run import run_stream
-from .. import controls, examples, registry
+from .. import controls, examples, notices, registry
 from ..explorer import Explorer
 
 API_NAME = "paligemma"  # reserved endpoint name
@@ -57,6 +57,7 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
     prompt = clean_prompt(prompt if prompt is not None else "")
     images = controls.open_images(image)
     loaded = get_model(model, folder, controls.progress_callback(progress))
+    notice = notices.world_notice(loaded.name, images, "paligemma")
     yield "", None, "", None
     sampling = settings.mode == "sampling"
     result = None
@@ -70,7 +71,8 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
     value, parsed = annotations(images[0], result.text)
     payload = {"model": loaded.name if not str(folder or "").strip() else "local folder",
                "model_key": loaded.name, "settings": settings.__dict__, **result.to_json()}
-    yield result.text, value, describe_detections(parsed), payload
+    shown, payload = notices.finish(result.text, payload, loaded.name, notice)
+    yield shown, value, describe_detections(parsed), payload
 
 
 def example_mask(model=None, folder="", prompt="detect cat", answer="<loc0100><loc0200><loc0800><loc0900> cat",

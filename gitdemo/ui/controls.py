@@ -11,7 +11,7 @@ from typing import Callable
 import gradio as gr
 
 from ..errors import GitDemoError, InputError
-from . import registry
+from . import gpu, registry
 from ..pipeline.decoding import DECODING, MAX_NEW_TOKENS, Decoding, generate
 
 log = logging.getLogger("gitdemo.ui")
@@ -157,11 +157,11 @@ def stream_generation(loaded: registry.Loaded, images, question, decoding: Decod
     """(text, payload) per update; the payload (API JSON) only with the last one."""
     from .notices import finish, world_notice
 
-    notice = world_notice(loaded.name, images, "video" if extra and "video" in extra else "vqa" if question else "caption")
+    task = "video" if extra and "video" in extra else "vqa" if question else "caption"
+    notice = world_notice(loaded.name, images, task)
     yield "", None  # clears the previous text and the explorer at once
     with registry.COMPUTE:  # released on return, error, or when the user goes away (generator closed)
-        for text, payload in generate(loaded.model, loaded.processor, images, question, decoding,
-                                              loaded.name):
+        for text, payload in gpu.stream(generate, loaded, images, question, decoding):  # a lent GPU on ZeroGPU
             if payload is not None and extra:
                 payload.update(extra)
             if payload is not None:  # the last update: a sentence for an empty answer, the notice in the JSON

@@ -21,7 +21,7 @@ from ...pipeline.answers import LOC_EXPLANATION, annotations, describe_detection
 from ...pipeline.prompts import TASK_CHOICES, build_prompt, clean_prompt
 from ...pipeline.decoding import Decoding
 from ...pipeline.run import run_stream
-from .. import controls, examples, notices, registry
+from .. import controls, examples, gpu, notices, registry
 from ..explorer import Explorer
 
 API_NAME = "paligemma"  # reserved endpoint name
@@ -62,7 +62,7 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
     sampling = settings.mode == "sampling"
     result = None
     with registry.COMPUTE:
-        for result in run_stream(loaded.model, loaded.processor, images[0], prompt,
+        for result in gpu.stream_pali(run_stream, loaded, images[0], prompt,
                                     max_new_tokens=settings.max_new_tokens, do_sample=sampling,
                                     temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
                                     num_beams=settings.num_beams if settings.mode == "beam" else 1):

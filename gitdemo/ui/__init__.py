@@ -30,14 +30,14 @@ def _examples_fingerprint() -> str:
     from . import examples, registry
 
     h = hashlib.sha256()
-    folder = registry.embedded_path() or str(EMBEDDED_GIT)
-    for name in ("config.json", "model.safetensors"):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            st = os.stat(path)
-            h.update(f"{name}:{st.st_size}:{int(st.st_mtime)}".encode())
+    for folder in (registry.embedded_path() or str(EMBEDDED_GIT), str(registry.embedded_folder() or "")):
+        for name in ("config.json", "model.safetensors"):
+            path = os.path.join(folder, name)
+            if folder and os.path.isfile(path):
+                st = os.stat(path)
+                h.update(f"{folder}/{name}:{st.st_size}:{int(st.st_mtime)}".encode())
     h.update(json.dumps(examples.truth(), sort_keys=True).encode())
-    h.update(json.dumps({t: registry.default_model(t) for t in ("caption", "vqa", "video")}).encode())
+    h.update(json.dumps({t: registry.default_model(t) for t in ("caption", "vqa", "video", "paligemma")}).encode())
     return h.hexdigest()[:12]
 
 

@@ -75,6 +75,11 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
     yield shown, value, describe_detections(parsed), payload
 
 
+def example_paligemma(image, prompt, model):
+    """What a cached example shows: greedy decoding with the default settings."""
+    yield from paligemma(image, prompt, model)
+
+
 def example_mask(model=None, folder="", prompt="detect cat", answer="<loc0100><loc0200><loc0800><loc0900> cat",
                  progress=gr.Progress()):
     """The prefix-LM mask for a prompt and an answer you type, beside GIT's rule (no image needed)."""
@@ -136,8 +141,10 @@ def _build_ready() -> None:
             with gr.Accordion("Result data, as the API returns it (JSON)", open=False):
                 data = gr.JSON(label="Result", elem_id="paligemma-json")
     rows = examples.paligemma_rows(registry.EMBEDDED_PALI) if registry.embedded_folder() else []
-    if rows:
-        gr.Examples(rows, [image, prompt, model], label="Shapes examples (embedded PaliGemma)",
+    if rows:  # cached like the other tabs: run once on first click, then served from the cache
+        gr.Examples(rows, [image, prompt, model], [answer, boxes, loc_note, data], fn=controls.guard(example_paligemma),
+                    cache_examples=True, cache_mode="lazy", api_visibility="private",
+                    label="Shapes examples (embedded PaliGemma; results cached after first use, greedy decoding)",
                     elem_id="paligemma-examples")
     explorer = Explorer("paligemma")
     with gr.Accordion("Prefix-LM mask: PaliGemma beside GIT", open=False):

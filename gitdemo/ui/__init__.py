@@ -62,6 +62,16 @@ def build_demo():
     return demo
 
 
+def mcp_available() -> bool:
+    """Serve the public endpoints as MCP tools (at /gradio_api/mcp/) when gradio's `mcp` extra is installed;
+    we do not depend on it (docs/hosting.md says why). GITDEMO_MCP=0 turns it off."""
+    import importlib.util
+
+    if os.environ.get("GITDEMO_MCP", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    return importlib.util.find_spec("mcp") is not None
+
+
 def launch_options() -> dict:
     """Keyword arguments for `demo.launch` (port from $PORT, else GRADIO_SERVER_PORT, else 7860)."""
     import gradio as gr
@@ -71,7 +81,7 @@ def launch_options() -> dict:
     port = int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or 7860)
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME") or None, server_port=port, max_file_size="20mb",
                 allowed_paths=[str(ASSETS / "examples")], theme=gr.themes.Soft(), css=CSS, show_error=False,
-                footer_links=["api", "gradio", "settings"])
+                footer_links=["api", "gradio", "settings"], mcp_server=mcp_available())
 
 
 def serve(demo=None):
@@ -83,4 +93,4 @@ def serve(demo=None):
     return demo.launch(**launch_options())
 
 
-__all__ = ["build_demo", "launch_options", "serve", "CSS"]
+__all__ = ["build_demo", "launch_options", "serve", "mcp_available", "CSS"]

@@ -15,7 +15,22 @@ from ...pipeline.decoding import Decoding
 def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0, top_p=0.9, seed=0,
             progress=gr.Progress(track_tqdm=True)):
     """Describe an image. Yields the caption so far after every token; the last update also carries the
-    attention data: {"text", "tokens": [{"text", "id", "attention": rows x cols}], "grid", "frames", ...}."""
+    attention data: {"text", "tokens": [{"text", "id", "attention": rows x cols}], "grid", "frames", ...}.
+
+    Args:
+        image: the picture to describe (a file path or URL; PNG, JPEG, WebP, GIF...).
+        model: "embedded" (the offline Shapes model: coloured shapes only) or a GIT checkpoint from the menu,
+            e.g. "microsoft/git-base-coco" for photos; empty for the tab's default.
+        decoding: "greedy", "beam" or "sampling".
+        max_new_tokens: the most tokens to write (1 to 40).
+        num_beams: beams for "beam" decoding (2 to 8).
+        temperature: softmax temperature for "sampling".
+        top_p: nucleus probability for "sampling".
+        seed: random seed for "sampling" (same seed, same text).
+
+    Returns:
+        The caption, and a JSON object with each generated token and its attention over the image patches.
+    """
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     images = controls.open_images(image)
     loaded = controls.load_git(model, "caption", progress)

@@ -50,7 +50,24 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
               temperature=1.0, top_p=0.9, seed=0, progress=gr.Progress()):
     """Run PaliGemma on an image and a prompt. Yields the answer so far after every token; the last update
     adds the annotated image (boxes, masks), a line per box, and the JSON
-    {"text", "plain_text", "tokens": [{"text", "id", "attention": rows x cols, "top"}], "grid", "detections": [...]}."""
+    {"text", "plain_text", "tokens": [{"text", "id", "attention": rows x cols, "top"}], "grid", "detections": [...]}.
+
+    Args:
+        image: the picture (a file path or URL).
+        prompt: a PaliGemma prompt: "caption en", "answer en what is this?", "detect cat ; dog", "segment cat", "ocr".
+        model: "embedded-paligemma" (offline, Shapes only) or a Google checkpoint such as
+            "google/paligemma-3b-mix-224" (gated: the server needs HF_TOKEN).
+        folder: a local checkpoint folder; refused unless the server was started with --local-models.
+        decoding: "greedy", "beam" or "sampling".
+        max_new_tokens: the most tokens to write (1 to 40).
+        num_beams: beams for "beam" decoding (2 to 8).
+        temperature: softmax temperature for "sampling".
+        top_p: nucleus probability for "sampling".
+        seed: random seed for "sampling" (same seed, same text).
+
+    Returns:
+        The answer (with <loc>/<seg> tokens), the image with boxes and masks, one line per box, and the JSON.
+    """
 
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     settings.check()

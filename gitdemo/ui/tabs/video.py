@@ -18,7 +18,22 @@ def video(video, question="", model=None, decoding="greedy", max_new_tokens=20, 
           top_p=0.9, seed=0, progress=gr.Progress(track_tqdm=True)):
     """Caption a video, or answer a question about it. The model reads a fixed number of frames spread
     evenly over the clip (6 for the GIT video checkpoints). The last update carries the attention data
-    with one rows x cols grid per frame, and which frames were read."""
+    with one rows x cols grid per frame, and which frames were read.
+
+    Args:
+        video: the clip (a file path or URL; MP4, WebM, ...).
+        question: optional; empty to caption the clip, else a question about it.
+        model: "embedded" (the offline Shapes model) or a GIT video checkpoint, e.g. "microsoft/git-base-vatex".
+        decoding: "greedy", "beam" or "sampling".
+        max_new_tokens: the most tokens to write (1 to 40).
+        num_beams: beams for "beam" decoding (2 to 8).
+        temperature: softmax temperature for "sampling".
+        top_p: nucleus probability for "sampling".
+        seed: random seed for "sampling" (same seed, same text).
+
+    Returns:
+        The caption or answer, and a JSON object with each token's attention per frame and the frames read.
+    """
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     if video is None or video == "":
         raise InputError("Upload a video first (or click one of the examples).")

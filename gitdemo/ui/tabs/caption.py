@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import controls, examples, registry
+from .. import controls, examples, registry, tooldoc
 from ..explorer import Explorer
 from ...pipeline.decoding import Decoding
 
 
+@tooldoc.decoding_args
 def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0, top_p=0.9, seed=0,
             progress=gr.Progress(track_tqdm=True)):
     """Describe an image. Yields the caption so far after every token; the last update also carries the
@@ -21,12 +22,7 @@ def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3
         image: the picture to describe (a file path or URL; PNG, JPEG, WebP, GIF...).
         model: "embedded" (the offline Shapes model: coloured shapes only) or a GIT checkpoint from the menu,
             e.g. "microsoft/git-base-coco" for photos; empty for the tab's default.
-        decoding: "greedy", "beam" or "sampling".
-        max_new_tokens: the most tokens to write (1 to 40).
-        num_beams: beams for "beam" decoding (2 to 8).
-        temperature: softmax temperature for "sampling".
-        top_p: nucleus probability for "sampling".
-        seed: random seed for "sampling" (same seed, same text).
+        {decoding_args}
 
     Returns:
         The caption, and a JSON object with each generated token and its attention over the image patches.

@@ -21,7 +21,7 @@ from ...pipeline.answers import LOC_EXPLANATION, annotations, describe_detection
 from ...pipeline.prompts import TASK_CHOICES, build_prompt, clean_prompt
 from ...pipeline.decoding import Decoding
 from ...pipeline.run import run_stream
-from .. import controls, examples, gpu, notices, registry
+from .. import controls, examples, gpu, notices, registry, tooldoc
 from ..explorer import Explorer
 
 API_NAME = "paligemma"  # reserved endpoint name
@@ -46,6 +46,7 @@ def build_prompt(task, text, lang):
     return build_prompt(task, text or "", lang or "en")
 
 
+@tooldoc.decoding_args
 def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_tokens=32, num_beams=3,
               temperature=1.0, top_p=0.9, seed=0, progress=gr.Progress()):
     """Run PaliGemma on an image and a prompt. Yields the answer so far after every token; the last update
@@ -58,12 +59,7 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
         model: "embedded-paligemma" (offline, Shapes only) or a Google checkpoint such as
             "google/paligemma-3b-mix-224" (gated: the server needs HF_TOKEN).
         folder: a local checkpoint folder; refused unless the server was started with --local-models.
-        decoding: "greedy", "beam" or "sampling".
-        max_new_tokens: the most tokens to write (1 to 40).
-        num_beams: beams for "beam" decoding (2 to 8).
-        temperature: softmax temperature for "sampling".
-        top_p: nucleus probability for "sampling".
-        seed: random seed for "sampling" (same seed, same text).
+        {decoding_args}
 
     Returns:
         The answer (with <loc>/<seg> tokens), the image with boxes and masks, one line per box, and the JSON.

@@ -9,11 +9,12 @@ from __future__ import annotations
 import gradio as gr
 
 from ...errors import InputError
-from .. import controls, examples, registry
+from .. import controls, examples, registry, tooldoc
 from ..explorer import Explorer
 from ...pipeline.decoding import Decoding
 
 
+@tooldoc.decoding_args
 def video(video, question="", model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0,
           top_p=0.9, seed=0, progress=gr.Progress(track_tqdm=True)):
     """Caption a video, or answer a question about it. The model reads a fixed number of frames spread
@@ -24,12 +25,7 @@ def video(video, question="", model=None, decoding="greedy", max_new_tokens=20, 
         video: the clip (a file path or URL; MP4, WebM, ...).
         question: optional; empty to caption the clip, else a question about it.
         model: "embedded" (the offline Shapes model) or a GIT video checkpoint, e.g. "microsoft/git-base-vatex".
-        decoding: "greedy", "beam" or "sampling".
-        max_new_tokens: the most tokens to write (1 to 40).
-        num_beams: beams for "beam" decoding (2 to 8).
-        temperature: softmax temperature for "sampling".
-        top_p: nucleus probability for "sampling".
-        seed: random seed for "sampling" (same seed, same text).
+        {decoding_args}
 
     Returns:
         The caption or answer, and a JSON object with each token's attention per frame and the frames read.

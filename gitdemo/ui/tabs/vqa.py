@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import controls, examples, registry
+from .. import controls, examples, registry, tooldoc
 from ..explorer import Explorer
 from ...pipeline.decoding import Decoding
 
 
+@tooldoc.decoding_args
 def vqa(image, question, model=None, decoding="greedy", max_new_tokens=10, num_beams=3, temperature=1.0, top_p=0.9,
         seed=0, progress=gr.Progress(track_tqdm=True)):
     """Answer a question about an image (GIT's prompt: [CLS] question, then the answer is generated).
@@ -21,12 +22,7 @@ def vqa(image, question, model=None, decoding="greedy", max_new_tokens=10, num_b
         image: the picture to ask about (a file path or URL).
         question: the question, in English, e.g. "what color is the circle?".
         model: "embedded" (the offline Shapes model) or a GIT VQA checkpoint, e.g. "microsoft/git-base-vqav2".
-        decoding: "greedy", "beam" or "sampling".
-        max_new_tokens: the most tokens to write (1 to 40).
-        num_beams: beams for "beam" decoding (2 to 8).
-        temperature: softmax temperature for "sampling".
-        top_p: nucleus probability for "sampling".
-        seed: random seed for "sampling" (same seed, same text).
+        {decoding_args}
 
     Returns:
         The answer, and a JSON object with each generated token and its attention over the image patches.

@@ -74,6 +74,7 @@ def app_server(tmp_path_factory):
                GRADIO_TEMP_DIR=str(tmp / "gradio_tmp"), OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
                PYTHONUNBUFFERED="1")
     env.pop("GITDEMO_DEFAULT_MODEL", None)
+    env.pop("GITDEMO_LOCAL_MODELS", None)  # the public default: local folders refused
     log = open(tmp / "app.log", "w")
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

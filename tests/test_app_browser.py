@@ -160,8 +160,7 @@ def test_paligemma_detect_draws_boxes(browser_page):
     page.locator("#paligemma-examples tbody tr").nth(k).click()
     _wait_value(page, "#paligemma-prompt", example["prompt"])
     page.wait_for_selector("#paligemma-image img")
-    page.click("#paligemma-run")
-    _wait_value(page, "#paligemma-answer", example["answer"])
+    _wait_value(page, "#paligemma-answer", example["answer"])  # a cached example fills the outputs by itself
     label = example["prompt"][len("detect "):]
     page.wait_for_function("l => document.querySelector('#paligemma-boxes') && "
                            "document.querySelector('#paligemma-boxes').innerText.includes(l)", arg=label)

@@ -249,6 +249,12 @@ def monkeypatch_module():
     mp.undo()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def local_models_on(monkeypatch_module):
+    """These tests load a tiny folder: as the person running the app would, turn local folders on."""
+    monkeypatch_module.setenv("GITDEMO_LOCAL_MODELS", "1")
+
+
 def test_api_with_local_folder(client, tiny, picture):
     from gradio_client import handle_file
 

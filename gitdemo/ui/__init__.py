@@ -30,14 +30,14 @@ def _examples_fingerprint() -> str:
     from . import examples, registry
 
     h = hashlib.sha256()
-    folder = registry.embedded_path() or str(EMBEDDED_GIT)
-    for name in ("config.json", "model.safetensors"):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            st = os.stat(path)
-            h.update(f"{name}:{st.st_size}:{int(st.st_mtime)}".encode())
+    for folder in (registry.embedded_path() or str(EMBEDDED_GIT), str(registry.embedded_folder() or "")):
+        for name in ("config.json", "model.safetensors"):
+            path = os.path.join(folder, name)
+            if folder and os.path.isfile(path):
+                st = os.stat(path)
+                h.update(f"{folder}/{name}:{st.st_size}:{int(st.st_mtime)}".encode())
     h.update(json.dumps(examples.truth(), sort_keys=True).encode())
-    h.update(json.dumps({t: registry.default_model(t) for t in ("caption", "vqa", "video")}).encode())
+    h.update(json.dumps({t: registry.default_model(t) for t in ("caption", "vqa", "video", "paligemma")}).encode())
     return h.hexdigest()[:12]
 
 
@@ -63,6 +63,16 @@ def build_demo():
     return demo
 
 
+def mcp_available() -> bool:
+    """Serve the public endpoints as MCP tools (at /gradio_api/mcp/) when gradio's `mcp` extra is installed;
+    we do not depend on it (docs/hosting.md says why). GITDEMO_MCP=0 turns it off."""
+    import importlib.util
+
+    if os.environ.get("GITDEMO_MCP", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    return importlib.util.find_spec("mcp") is not None
+
+
 def launch_options() -> dict:
     """Keyword arguments for `demo.launch` (port from $PORT, else GRADIO_SERVER_PORT, else 7860)."""
     import gradio as gr
@@ -72,7 +82,7 @@ def launch_options() -> dict:
     port = int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or 7860)
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME") or None, server_port=port, max_file_size="20mb",
                 allowed_paths=[str(ASSETS / "examples")], theme=gr.themes.Soft(), css=CSS, show_error=False,
-                footer_links=["api", "gradio", "settings"])
+                footer_links=["api", "gradio", "settings"], mcp_server=mcp_available())
 
 
 def serve(demo=None):
@@ -86,4 +96,4 @@ def serve(demo=None):
     return demo.launch(**launch_options())
 
 
-__all__ = ["build_demo", "launch_options", "serve", "CSS"]
+__all__ = ["build_demo", "launch_options", "serve", "mcp_available", "CSS"]

@@ -11,8 +11,8 @@ from typing import Callable
 import gradio as gr
 
 from ..errors import GitDemoError, InputError
-from . import registry
 from .. import serving
+from . import gpu, registry
 from ..pipeline.decoding import DECODING, MAX_NEW_TOKENS, Decoding, generate
 
 log = logging.getLogger("gitdemo.ui")
@@ -168,20 +168,29 @@ def load_git(model: str | None, task: str, progress, precision: str | None = Non
 
 def stream_generation(loaded: registry.Loaded, images, question, decoding: Decoding, extra: dict | None = None):
     """(text, payload) per update; the payload (API JSON) only with the last one."""
+    from .notices import finish, world_notice
+
+    task = "video" if extra and "video" in extra else "vqa" if question else "caption"
+    notice = world_notice(loaded.name, images, task)
     yield "", None  # clears the previous text and the explorer at once
     extra = {"precision": loaded.precision, **(extra or {})}
-    if decoding.mode != "beam" and serving.enabled():  # greedy / sampling: the model's batching engine serves everyone together
+    if decoding.mode != "beam" and serving.enabled() and not gpu.enabled():
+        # greedy / sampling: the model's batching engine serves everyone together (not under ZeroGPU, where a
+        # GPU is lent only inside the decorated call, never to the engine's own thread)
         updates = generate(loaded.model, loaded.processor, images, question, decoding, loaded.name, serving.stream)
-        yield from _updates(updates, extra)
+        yield from _updates(updates, extra, loaded.name, notice)
         return
     with registry.COMPUTE:  # beams run alone; released on return, error, or when the user goes away
-        yield from _updates(generate(loaded.model, loaded.processor, images, question, decoding, loaded.name), extra)
+        yield from _updates(gpu.stream(generate, loaded, images, question, decoding), extra, loaded.name, notice)
 
 
-def _updates(updates, extra: dict | None):
+def _updates(updates, extra: dict, name: str, notice):
+    from .notices import finish
+
     for text, payload in updates:
-        if payload is not None and extra:
+        if payload is not None:  # the last update: a sentence for an empty answer, the notice in the JSON
             payload.update(extra)
+            text, payload = finish(text, payload, name, notice)
         yield text, (payload if payload is not None else gr.skip())
 
 

@@ -14,7 +14,7 @@ import gradio as gr
 import numpy as np
 
 from .. import explain, viz
-from . import registry
+from . import gpu, registry
 from ..explain.trace import trace
 from ..explain.views import Exploration, View, mask_figure, render, token_summary
 from .controls import EXPLORE, guard, open_images, open_video, progress_callback
@@ -199,7 +199,7 @@ class Explorer:
                     gr.update(), gr.update(), gr.update(), status, None, ""] + self._figure_values(None)
         # the maps come from the same precision as the answer they explain (the status line says which)
         loaded = registry.CACHE.load(registry.key_of(payload), progress_callback(progress), payload.get("precision"))
-        expl = exploration(loaded, media, payload, self.video)
+        expl = gpu.traced(exploration, loaded, media, payload, self.video)  # on a lent GPU under ZeroGPU
         view = self.view(0, *controls).normalised(expl)
         if expl.is_video:  # start on the frame the first token looks at most
             view.frame = 1 + int(np.argmax(explain.frame_split(expl.steps[0], expl.layout)))

@@ -9,7 +9,8 @@
   "embedded") overrides it for every GIT tab. For "paligemma": Google's gated model only with the Hub
   reachable and HF_TOKEN set, else the embedded Shapes PaliGemma.
 * `resolve(model, family, folder)`: the cache key of a request: a name from a menu, or (PaliGemma,
-  unless GITDEMO_LOCAL_MODELS=0) a checked local checkpoint folder. Never a path typed as a model name.
+  only when the person running the app set GITDEMO_LOCAL_MODELS=1 or `python app.py --local-models`)
+  a checked local checkpoint folder. Never a path typed as a model name.
 * Precision: each model is cached per precision (`app_precision()`: GITDEMO_PRECISION, else the machine's
   default, int8 on a CPU; `precision_choices()` what a user may pick, "exact (fp32)" always among them).
 * `ModelCache`: models load on first use (with a progress callback), are kept while they fit one
@@ -152,14 +153,18 @@ def offline_note() -> str | None:
 
 
 def local_models_allowed() -> bool:
-    return os.environ.get("GITDEMO_LOCAL_MODELS", "1").strip().lower() not in ("0", "false", "no", "off")
+    """Off unless the person running the app asked (GITDEMO_LOCAL_MODELS=1, or `app.py --local-models`):
+    a public server must not read whatever folder a visitor types."""
+    return os.environ.get("GITDEMO_LOCAL_MODELS", "0").strip().lower() in ("1", "true", "yes", "on")
 
 
 # ----------------------------------------------------------------------------- request -> cache key
 def _folder_key(folder: str) -> str:
     """A local PaliGemma checkpoint folder, checked, as an absolute path."""
     if not local_models_allowed():
-        raise InputError("This server does not load models from local folders; pick one from the model menu.")
+        raise InputError("This server does not load models from local folders; pick one from the model menu. "
+                         "(Running the app yourself? Start it with GITDEMO_LOCAL_MODELS=1 or "
+                         "`python app.py --local-models`.)")
     path = Path(folder).expanduser()
     cfg = path / "config.json"
     try:

@@ -7,15 +7,26 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import controls, examples, registry
+from .. import controls, examples, registry, tooldoc
 from ..explorer import Explorer
 from ...pipeline.decoding import Decoding
 
 
+@tooldoc.decoding_args
 def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0, top_p=0.9, seed=0,
             precision=None, progress=gr.Progress(track_tqdm=True)):
     """Describe an image. Yields the caption so far after every token; the last update also carries the
-    attention data: {"text", "tokens": [{"text", "id", "attention": rows x cols}], "grid", "frames", ...}."""
+    attention data: {"text", "tokens": [{"text", "id", "attention": rows x cols}], "grid", "frames", ...}.
+
+    Args:
+        image: the picture to describe (a file path or URL; PNG, JPEG, WebP, GIF...).
+        model: "embedded" (the offline Shapes model: coloured shapes only) or a GIT checkpoint from the menu,
+            e.g. "microsoft/git-base-coco" for photos; empty for the tab's default.
+        {decoding_args}
+
+    Returns:
+        The caption, and a JSON object with each generated token and its attention over the image patches.
+    """
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     images = controls.open_images(image)
     loaded = controls.load_git(model, "caption", progress, precision)

@@ -15,6 +15,17 @@ from ...explain.mask import mask_for
 
 
 def mask_view(model=None, kind="image", question="", generated="a red circle", progress=gr.Progress()):
+    """Draw the attention mask GIT builds for an input: which positions may look at which.
+
+    Args:
+        model: "embedded" or a GIT checkpoint name from the menu.
+        kind: "image" or "video" (a video model reads several frames).
+        question: an optional question (the prompt tokens).
+        generated: the text generated so far (the output tokens).
+
+    Returns:
+        The mask as an image, and a caption with one sentence per block of the mask.
+    """
     loaded = registry.CACHE.get(model or registry.EMBEDDED, controls.progress_callback(progress), family=registry.GIT)
     tok, cfg = loaded.processor.tokenizer, loaded.model.config
     frames = cfg.num_frames if kind == "video" else 1

@@ -6,7 +6,8 @@ API: `/paligemma(image, prompt, model, folder, decoding, max_new_tokens, num_bea
 precision)`
 -> (answer, annotated image, box explanation, JSON {text, plain_text, tokens, grid, detections, ...});
 only the image and the prompt are required. `folder`, when given, is a local checkpoint folder used
-instead of `model` (set GITDEMO_LOCAL_MODELS=0 on a public server to refuse folders).
+instead of `model`, only when the app was started with GITDEMO_LOCAL_MODELS=1 or `--local-models`
+(off by default: the box is hidden and a folder is refused).
 
 `build()` renders the tab; when `gitdemo.models.paligemma` is missing it says so instead.
 """
@@ -24,7 +25,7 @@ from ...pipeline.prompts import TASK_CHOICES, build_prompt, clean_prompt
 from ...pipeline.decoding import Decoding
 from ...pipeline.run import run_stream
 from ... import serving
-from .. import controls, examples, registry
+from .. import controls, examples, gpu, notices, registry, tooldoc
 from ..explorer import Explorer
 
 API_NAME = "paligemma"  # reserved endpoint name
@@ -49,35 +50,55 @@ def build_prompt(task, text, lang):
     return build_prompt(task, text or "", lang or "en")
 
 
+@tooldoc.decoding_args
 def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_tokens=32, num_beams=3,
               temperature=1.0, top_p=0.9, seed=0, precision=None, progress=gr.Progress()):
     """Run PaliGemma on an image and a prompt. Yields the answer so far after every token; the last update
     adds the annotated image (boxes, masks), a line per box, and the JSON
-    {"text", "plain_text", "tokens": [{"text", "id", "attention": rows x cols, "top"}], "grid", "detections": [...]}."""
+    {"text", "plain_text", "tokens": [{"text", "id", "attention": rows x cols, "top"}], "grid", "detections": [...]}.
+
+    Args:
+        image: the picture (a file path or URL).
+        prompt: a PaliGemma prompt: "caption en", "answer en what is this?", "detect cat ; dog", "segment cat", "ocr".
+        model: "embedded-paligemma" (offline, Shapes only) or a Google checkpoint such as
+            "google/paligemma-3b-mix-224" (gated: the server needs HF_TOKEN).
+        folder: a local checkpoint folder; refused unless the server was started with --local-models.
+        {decoding_args}
+
+    Returns:
+        The answer (with <loc>/<seg> tokens), the image with boxes and masks, one line per box, and the JSON.
+    """
 
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     settings.check()
     prompt = clean_prompt(prompt if prompt is not None else "")
     images = controls.open_images(image)
     loaded = get_model(model, folder, controls.progress_callback(progress), precision)
+    notice = notices.world_notice(loaded.name, images, "paligemma")
     yield "", None, "", None
     sampling = settings.mode == "sampling"
     result = None
     beam = settings.mode == "beam"  # beams run alone in a compute slot; the rest join the batching engine
-    alone = beam or not serving.enabled()
+    alone = beam or not serving.enabled() or gpu.enabled()
     with registry.COMPUTE if alone else contextlib.nullcontext():
-        for result in run_stream(loaded.model, loaded.processor, images[0], prompt,
-                                 max_new_tokens=settings.max_new_tokens, do_sample=sampling,
-                                 temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
-                                 num_beams=settings.num_beams if beam else 1,
-                                 streamer=None if alone else serving.stream):
+        for result in gpu.stream_pali(run_stream, loaded, images[0], prompt,
+                                      max_new_tokens=settings.max_new_tokens, do_sample=sampling,
+                                      temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
+                                      num_beams=settings.num_beams if beam else 1,
+                                      streamer=None if alone else serving.stream):
             if not result.done:
                 yield result.text, gr.skip(), gr.skip(), gr.skip()
     value, parsed = annotations(images[0], result.text)
     payload = {"model": loaded.name if not str(folder or "").strip() else "local folder",
                "model_key": loaded.name, "precision": loaded.precision, "settings": settings.__dict__,
                **result.to_json()}
-    yield result.text, value, describe_detections(parsed), payload
+    shown, payload = notices.finish(result.text, payload, loaded.name, notice)
+    yield shown, value, describe_detections(parsed), payload
+
+
+def example_paligemma(image, prompt, model):
+    """What a cached example shows: greedy decoding with the default settings."""
+    yield from paligemma(image, prompt, model)
 
 
 def example_mask(model=None, folder="", prompt="detect cat", answer="<loc0100><loc0200><loc0800><loc0900> cat",
@@ -141,8 +162,10 @@ def _build_ready() -> None:
             with gr.Accordion("Result data, as the API returns it (JSON)", open=False):
                 data = gr.JSON(label="Result", elem_id="paligemma-json")
     rows = examples.paligemma_rows(registry.EMBEDDED_PALI) if registry.embedded_folder() else []
-    if rows:
-        gr.Examples(rows, [image, prompt, model], label="Shapes examples (embedded PaliGemma)",
+    if rows:  # cached like the other tabs: run once on first click, then served from the cache
+        gr.Examples(rows, [image, prompt, model], [answer, boxes, loc_note, data], fn=controls.guard(example_paligemma),
+                    cache_examples=True, cache_mode="lazy", api_visibility="private",
+                    label="Shapes examples (embedded PaliGemma; results cached after first use, greedy decoding)",
                     elem_id="paligemma-examples")
     explorer = Explorer("paligemma")
     with gr.Accordion("Prefix-LM mask: PaliGemma beside GIT", open=False):

@@ -9,16 +9,27 @@ from __future__ import annotations
 import gradio as gr
 
 from ...errors import InputError
-from .. import controls, examples, registry
+from .. import controls, examples, registry, tooldoc
 from ..explorer import Explorer
 from ...pipeline.decoding import Decoding
 
 
+@tooldoc.decoding_args
 def video(video, question="", model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0,
           top_p=0.9, seed=0, precision=None, progress=gr.Progress(track_tqdm=True)):
     """Caption a video, or answer a question about it. The model reads a fixed number of frames spread
     evenly over the clip (6 for the GIT video checkpoints). The last update carries the attention data
-    with one rows x cols grid per frame, and which frames were read."""
+    with one rows x cols grid per frame, and which frames were read.
+
+    Args:
+        video: the clip (a file path or URL; MP4, WebM, ...).
+        question: optional; empty to caption the clip, else a question about it.
+        model: "embedded" (the offline Shapes model) or a GIT video checkpoint, e.g. "microsoft/git-base-vatex".
+        {decoding_args}
+
+    Returns:
+        The caption or answer, and a JSON object with each token's attention per frame and the frames read.
+    """
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     if video is None or video == "":
         raise InputError("Upload a video first (or click one of the examples).")

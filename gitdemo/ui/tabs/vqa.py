@@ -7,15 +7,26 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import controls, examples, registry
+from .. import controls, examples, registry, tooldoc
 from ..explorer import Explorer
 from ...pipeline.decoding import Decoding
 
 
+@tooldoc.decoding_args
 def vqa(image, question, model=None, decoding="greedy", max_new_tokens=10, num_beams=3, temperature=1.0, top_p=0.9,
         seed=0, precision=None, progress=gr.Progress(track_tqdm=True)):
     """Answer a question about an image (GIT's prompt: [CLS] question, then the answer is generated).
-    Yields the answer so far per token; the last update carries the attention data."""
+    Yields the answer so far per token; the last update carries the attention data.
+
+    Args:
+        image: the picture to ask about (a file path or URL).
+        question: the question, in English, e.g. "what color is the circle?".
+        model: "embedded" (the offline Shapes model) or a GIT VQA checkpoint, e.g. "microsoft/git-base-vqav2".
+        {decoding_args}
+
+    Returns:
+        The answer, and a JSON object with each generated token and its attention over the image patches.
+    """
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     images = controls.open_images(image)
     q = controls.clean_question(question, required=True)

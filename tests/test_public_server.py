@@ -74,7 +74,7 @@ def test_git_tabs_say_so_too(monkeypatch):
     from gitdemo.pipeline.decoding import Decoding
     from gitdemo.ui import controls, registry
 
-    def fake_generate(model, processor, images, question, decoding, name):
+    def fake_generate(model, processor, images, question, decoding, name, streamer=None):
         yield "", None
         yield "", {"text": "", "tokens": []}
 

@@ -66,7 +66,7 @@ class DecodingControls:
 
 def precision_picker(key: str) -> gr.Radio:
     """How the model computes: the machine's fast default, with exact fp32 one click away."""
-    return gr.Radio(registry.precision_choices(), value=registry.app_precision(), label="Precision",
+    return gr.Radio(registry.precision_choices(), value=registry.AUTO, label="Precision",
                     info="int8 is about 2x faster on a CPU and almost always writes the same words; "
                          "exact (fp32) is the model as trained (each is loaded once, then kept).",
                     elem_id=f"{key}-precision")

@@ -26,7 +26,8 @@ def _inputs(payload: dict, media, video: bool):
     """The model and the encoded input that produced the explorer's result (as `explorer.exploration` does)."""
     if not payload or not payload.get("tokens"):
         raise InputError("Generate something first: there is no token to test yet.")
-    loaded = registry.CACHE.load(registry.key_of(payload))
+    # the tests run on the exact model: relevancy needs gradients, which int8 layers do not give
+    loaded = registry.CACHE.load(registry.key_of(payload), None, "fp32")
     if loaded.family == registry.PALIGEMMA:
         images, prompt = open_images(media)[0], payload.get("prompt") or ""
     else:
@@ -177,7 +178,7 @@ def faithfulness(image, model=None, token="0"):
     """Caption the image greedily, then run the deletion test for one token (an index from 0 or a word):
     {"caption", "tokens", "index", "token", "p", "fraction", "hidden", "default_view",
      "views": {view: {"drop_top", "drop_random"}}} for 10% of the patches hidden."""
-    loaded = registry.CACHE.get(model or None)
+    loaded = registry.CACHE.get(model or None, precision="fp32")  # exact: relevancy needs gradients
     prompt = "caption en" if loaded.family == registry.PALIGEMMA else None
     inputs = pipeline_inputs.prepare(loaded.model, loaded.processor, open_images(image)[0], prompt)
     ids = fa.greedy_answer(loaded.model, loaded.processor, inputs)

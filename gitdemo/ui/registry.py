@@ -242,7 +242,7 @@ class ModelCache:
 
     def get(self, name: str | None, progress: Callable[[float, str], None] | None = None,
             family: str | None = None, folder: str | None = "", precision: str | None = None) -> Loaded:
-        """The model for a request (checked by `resolve`) at `precision` (None: `app_precision()`),
+        """The model for a request (checked by `resolve`) at `precision` (None or "auto": `precision_for`),
         loaded on first use."""
         return self.load(resolve(name, family, folder), progress, precision)
 
@@ -259,7 +259,7 @@ class ModelCache:
         pair (name, precision), so the exact and the fast copy of one checkpoint can both be kept."""
         from ..models.precision import parse_precision
 
-        key = (name, parse_precision(precision or app_precision()))
+        key = (name, parse_precision(precision_for(name, precision)))
         hit = self._hit(key)
         if hit is not None:
             return hit
@@ -315,13 +315,32 @@ def app_precision() -> str:
     return _precision
 
 
+AUTO = "auto"
+
+
+def precision_for(name: str, precision: str | None) -> str:
+    """The precision a request runs at. "auto" (the app's default) is the machine's default (`app_precision`:
+    int8 on a CPU) for Hub checkpoints, and exact fp32 for the two small embedded Shapes models: they are
+    fast anyway (Gradio, not the model, dominates their requests: docs/results.md) and their shipped
+    examples are exact fp32 answers. GITDEMO_PRECISION, when set, applies to every model."""
+    from ..models.precision import ENV
+
+    if precision and precision != AUTO:
+        return precision
+    if name in (EMBEDDED, EMBEDDED_PALI) and not os.environ.get(ENV):
+        return "fp32"
+    return app_precision()
+
+
 def precision_choices() -> list[tuple[str, str]]:
-    """(label, value) pairs of the precisions this machine runs: exact fp32 always, the default, and int8 on a CPU."""
+    """(label, value) pairs: "auto" (the default, see `precision_for`), exact fp32 always, int8 on a CPU, and
+    the machine's default when it is another (bf16 / fp16 on a GPU)."""
     from ..models.precision import LABELS, Hardware
 
     hw = Hardware.detect(device())
     names = ["fp32", app_precision()] + (["int8"] if hw.device == "cpu" and hw.quantized_engine else [])
-    return [(LABELS[p], p) for p in dict.fromkeys(names)]
+    auto = (AUTO, f"auto: {LABELS[app_precision()]} for Hub models, exact for the embedded ones")
+    return [auto[::-1]] + [(LABELS[p], p) for p in dict.fromkeys(names)]
 
 
 def _load(key: str, precision: str | None = None):

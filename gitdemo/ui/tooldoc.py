@@ -10,6 +10,7 @@ DECODING_ARGS = (
     'temperature: softmax temperature for "sampling".',
     'top_p: nucleus probability for "sampling".',
     'seed: random seed for "sampling" (same seed, same text).',
+    'precision: "auto" (default: int8 on a CPU for Hub models, exact for the embedded ones), "fp32" (exact) or "int8".',
 )
 MARKER = "{decoding_args}"
 

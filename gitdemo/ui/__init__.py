@@ -45,6 +45,7 @@ def build_demo():
     import gradio as gr
 
     from . import registry
+    from .patch_api import register_api
     from .tabs import TABS
 
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", os.path.join(".gradio", "cached_examples", _examples_fingerprint()))
@@ -59,6 +60,7 @@ def build_demo():
         with gr.Tabs():
             for tab in TABS:
                 tab.build()
+        register_api()
     return demo
 
 

@@ -18,6 +18,7 @@ from . import registry
 from ..explain.trace import trace
 from ..explain.views import Exploration, View, mask_figure, render, token_summary
 from .controls import EXPLORE, guard, open_images, open_video, progress_callback
+from .patches import PatchPanel
 
 STATE_TTL_S = int(os.environ.get("GITDEMO_STATE_TTL_S", "3600"))
 FIGURES = ("heatmap", "topk", "share", "layers", "heads", "rollout", "frames", "vision")
@@ -92,6 +93,7 @@ class Explorer:
             if video:
                 with gr.Accordion("Frames: where each frame is looked at", open=True):
                     self.slots["frames"] = _slot("Sampled frames", f"{key}-frames")
+            self.patches = PatchPanel(key)
             with gr.Accordion("All layers and all heads (small multiples)", open=False):
                 self.slots["layers"] = _slot("Layers", f"{key}-layers")
                 self.slots["heads"] = _slot("Heads", f"{key}-heads")
@@ -181,10 +183,11 @@ class Explorer:
         """Build the explorer whenever the tab's JSON result changes; then react to clicks and controls."""
         common = dict(concurrency_id=EXPLORE, api_visibility="undocumented")
         k = self.key
-        payload.change(guard(self._build), [media, payload, *self.controls],
+        built = payload.change(guard(self._build), [media, payload, *self.controls],
                        [self.state, self.chips, self.scrubber, self.step_text, self.layer, self.head, self.frame,
                         self.status, self.mask.image, self.mask.caption, *self.figure_outputs],
                        api_name=f"{k}_explore", show_progress="minimal", **common)
+        self.patches.wire(built, self.state, self.frame, self.drop_sink, self.cmap)
         self.chips.input(guard(self._select), [self.state, self.chips, *self.controls],
                          [self.scrubber, self.step_text, *self.figure_outputs], api_name=f"{k}_token",
                          show_progress="hidden", **common)

@@ -26,3 +26,26 @@ def test_click_a_patch_draws_its_readers(browser_page):  # noqa: F811
     assert "read this patch most" in page.inner_text("#caption-readers-caption")
     _shot(page, "patch-readers")
     assert not leaked
+
+
+def test_compare_tab_two_models_one_scale(browser_page):  # noqa: F811
+    page, leaked = browser_page
+    name = "scene_00000.png"
+    page.get_by_role("tab", name="Compare").click()
+    page.set_input_files("#compare-image input[type=file]", str(EXAMPLES / name))
+    page.wait_for_selector("#compare-image img")
+    page.click("#compare-run")
+    _wait_value(page, "#compare-text-a", TRUTH[name]["caption"])
+    page.wait_for_function("() => document.querySelector('#compare-heat-a img') && "
+                           "document.querySelector('#compare-heat-b img') && "
+                           "document.querySelector('#compare-caption').innerText.includes('ONE colour scale')",
+                           timeout=TIMEOUT)
+    assert page.input_value("#compare-text-b textarea").strip()
+    page.wait_for_function("() => document.querySelector('#compare-word input').value === 'green'", timeout=TIMEOUT)
+    word = page.locator("#compare-word input")
+    word.click()
+    page.get_by_role("option", name="circle").click()
+    page.wait_for_function("() => document.querySelector('#compare-caption').innerText.includes(\"'circle'\")",
+                           timeout=TIMEOUT)
+    _shot(page, "compare")
+    assert not leaked

@@ -3,7 +3,8 @@
 One module per tab in `tabs/` (caption, vqa, video, mask, paligemma), the shared inputs and
 handlers in `controls`, the one attention explorer in `explorer`, the Gradio-free logic in
 `explore`, the one model cache in `registry`, the example rows in `examples`. Named API endpoints
-(the stable contract for gradio_client): `/caption`, `/vqa`, `/video`, `/mask` and `/paligemma`.
+(the stable contract for gradio_client): `/caption`, `/vqa`, `/video`, `/mask`, `/paligemma`,
+`/compare` (tabs/compare) and `/patch_readers` (patch_api).
 """
 from __future__ import annotations
 

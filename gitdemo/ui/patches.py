@@ -14,6 +14,7 @@ from .. import viz
 from ..explain.reverse import patch_at, patch_readers
 from ..explain.views import Exploration
 from .controls import EXPLORE, guard
+from .i18n import tr
 
 SIDE = 336  # the picker is drawn at this size, so click pixels map to patches without knowing the upload
 
@@ -44,19 +45,19 @@ class PatchPanel:
 
     def __init__(self, key: str):
         self.key = key
-        with gr.Accordion("Click a patch: which tokens read it?", open=False, elem_id=f"{key}-patches"):
+        with gr.Accordion(tr("Click a patch: which tokens read it?"), open=False, elem_id=f"{key}-patches"):
             with gr.Row():
                 with gr.Column(scale=2):
-                    self.picker = gr.Image(label="The model's view: click a patch", type="pil", format="png",
+                    self.picker = gr.Image(label=tr("The model's view: click a patch"), type="pil", format="png",
                                            interactive=False, buttons=[], height=SIDE, elem_id=f"{key}-picker")
                 with gr.Column(scale=3):
                     self.bars = gr.Image(label="Tokens reading the patch", show_label=False, type="pil",
                                          format="png", interactive=False, buttons=["download"],
                                          elem_id=f"{key}-readers")
-                    self.caption = gr.Markdown(self.HINT, elem_id=f"{key}-readers-caption",
+                    self.caption = gr.Markdown(tr(self.HINT), elem_id=f"{key}-readers-caption",
                                                elem_classes=["figure-caption"])
-            with gr.Accordion("Per layer", open=False):
-                self.layers = gr.Image(label="Per layer", show_label=False, type="pil", format="png",
+            with gr.Accordion(tr("Per layer"), open=False):
+                self.layers = gr.Image(label=tr("Per layer"), show_label=False, type="pil", format="png",
                                        interactive=False, buttons=["download"], elem_id=f"{key}-readers-layers")
                 self.layers_caption = gr.Markdown(elem_classes=["figure-caption"])
 

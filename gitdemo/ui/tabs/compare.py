@@ -18,6 +18,7 @@ from ...explain.compare import default_word, find_token, shared_scale, words
 from ...pipeline import inputs as pipeline_inputs
 from ...pipeline.run import run
 from .. import controls, registry
+from ..i18n import tr
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -112,31 +113,31 @@ def redraw(state, word):
 
 def build() -> None:
     da, db = defaults()
-    with gr.Tab("Compare", id="compare"):
-        gr.Markdown("The same picture through two models. Both answers, then pick a word: its two heatmaps share "
-                    "one colour scale, so you can see which model looked harder, and where.")
+    with gr.Tab(tr("Compare"), id="compare"):
+        gr.Markdown(tr("The same picture through two models. Both answers, then pick a word: its two heatmaps share "
+                    "one colour scale, so you can see which model looked harder, and where."))
         with gr.Row():
             with gr.Column(scale=1):
                 image = controls.image_upload("compare-image")
-                question = gr.Textbox(label="Question (optional: leave empty for captions)", max_lines=2,
+                question = gr.Textbox(label=tr("Question (optional: leave empty for captions)"), max_lines=2,
                                       elem_id="compare-question")
-                model_a = gr.Dropdown(model_choices(), value=da, label="Model A", elem_id="compare-model-a")
-                model_b = gr.Dropdown(model_choices(), value=db, label="Model B", elem_id="compare-model-b")
-                run_button = gr.Button("Compare", variant="primary", elem_id="compare-run")
+                model_a = gr.Dropdown(model_choices(), value=da, label=tr("Model A"), elem_id="compare-model-a")
+                model_b = gr.Dropdown(model_choices(), value=db, label=tr("Model B"), elem_id="compare-model-b")
+                run_button = gr.Button(tr("Compare"), variant="primary", elem_id="compare-run")
             with gr.Column(scale=2):
                 with gr.Row():
-                    text_a = gr.Textbox(label="Answer of model A", interactive=False, elem_id="compare-text-a")
-                    text_b = gr.Textbox(label="Answer of model B", interactive=False, elem_id="compare-text-b")
-                word = gr.Dropdown([], value=None, label="Word to compare", allow_custom_value=True,
+                    text_a = gr.Textbox(label=tr("Answer of model A"), interactive=False, elem_id="compare-text-a")
+                    text_b = gr.Textbox(label=tr("Answer of model B"), interactive=False, elem_id="compare-text-b")
+                word = gr.Dropdown([], value=None, label=tr("Word to compare"), allow_custom_value=True,
                                    elem_id="compare-word")
                 with gr.Row():
-                    heat_a = gr.Image(label="Model A", show_label=False, type="pil", format="png", interactive=False,
+                    heat_a = gr.Image(label=tr("Model A"), show_label=False, type="pil", format="png", interactive=False,
                                       buttons=["download"], elem_id="compare-heat-a")
-                    heat_b = gr.Image(label="Model B", show_label=False, type="pil", format="png", interactive=False,
+                    heat_b = gr.Image(label=tr("Model B"), show_label=False, type="pil", format="png", interactive=False,
                                       buttons=["download"], elem_id="compare-heat-b")
                 caption = gr.Markdown(elem_id="compare-caption", elem_classes=["figure-caption"])
-                with gr.Accordion("Comparison data, as the API returns it (JSON)", open=False):
-                    data = gr.JSON(label="Comparison", elem_id="compare-json")
+                with gr.Accordion(tr("Comparison data, as the API returns it (JSON)"), open=False):
+                    data = gr.JSON(label=tr("Comparison"), elem_id="compare-json")
         state = gr.State(None)
     run_button.click(controls.guard(compare), [image, model_a, model_b, question, word],
                      [text_a, text_b, heat_a, heat_b, caption, data, state], api_name="compare",

@@ -14,5 +14,10 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "chromium not found and no apt-get: the browser tests will be skipped" >&2
   fi
 fi
+# a CJK font, so the Chinese screenshots (tests/test_browser_i18n.py) show characters, not boxes
+if command -v apt-get >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep -qi "wqy\|cjk"; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y -qq fonts-wqy-microhei >/dev/null || echo "no CJK font: Chinese screenshots show boxes" >&2
+fi
 export GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1 TOKENIZERS_PARALLELISM=false
 exec $PY -m pytest tests -q -ra "$@"

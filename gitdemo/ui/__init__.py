@@ -3,7 +3,8 @@
 One module per tab in `tabs/` (caption, vqa, video, mask, paligemma), the shared inputs and
 handlers in `controls`, the one attention explorer in `explorer`, the Gradio-free logic in
 `explore`, the one model cache in `registry`, the example rows in `examples`. Named API endpoints
-(the stable contract for gradio_client): `/caption`, `/vqa`, `/video`, `/mask` and `/paligemma`.
+(the stable contract for gradio_client): `/caption`, `/vqa`, `/video`, `/mask`, `/paligemma`,
+`/compare` (tabs/compare) and `/patch_readers` (patch_api).
 """
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ def build_demo():
     import gradio as gr
 
     from . import faithful, registry
+    from .i18n import plain_headers, tr
+    from .patch_api import register_api
     from .tabs import TABS
 
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", os.path.join(".gradio", "cached_examples", _examples_fingerprint()))
@@ -52,14 +55,18 @@ def build_demo():
         " **Offline:** the Hugging Face Hub cannot be reached, so the embedded Shapes model is the default; "
         "other models work once they are in the local cache.")
     with gr.Blocks(title="gitdemo: how GIT looks at images", analytics_enabled=False) as demo:
-        gr.Markdown("# gitdemo: see where an image-to-text model looks\n"
-                    "GIT (Microsoft's Generative Image-to-text Transformer), run by our own readable PyTorch code. "
-                    "Caption a picture, ask about it, describe a video, then click any generated word to see its "
-                    "attention over the image, layer by layer and head by head." + offline)
+        gr.Markdown(tr("# gitdemo: see where an image-to-text model looks"), elem_id="app-title")
+        gr.Markdown(tr("GIT (Microsoft's Generative Image-to-text Transformer), run by our own readable PyTorch code. "
+                       "Caption a picture, ask about it, describe a video, then click any generated word to see its "
+                       "attention over the image, layer by layer and head by head."))
+        if offline:
+            gr.Markdown(offline.strip())
         with gr.Tabs():
             for tab in TABS:
                 tab.build()
         faithful.api()  # /faithfulness(image, model, token): the deletion test over the API
+        register_api()
+    plain_headers(demo)
     return demo
 
 
@@ -78,11 +85,12 @@ def launch_options() -> dict:
     import gradio as gr
 
     from ..io.assets import ASSETS
+    from .i18n import RTL_JS, i18n
 
     port = int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or 7860)
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME") or None, server_port=port, max_file_size="20mb",
                 allowed_paths=[str(ASSETS / "examples")], theme=gr.themes.Soft(), css=CSS, show_error=False,
-                footer_links=["api", "gradio", "settings"], mcp_server=mcp_available())
+                footer_links=["api", "gradio", "settings"], mcp_server=mcp_available(), i18n=i18n(), js=RTL_JS)
 
 
 def serve(demo=None):

@@ -13,6 +13,7 @@ import gradio as gr
 from ..errors import GitDemoError, InputError
 from .. import serving
 from . import gpu, registry
+from .i18n import tr
 from ..pipeline.decoding import DECODING, MAX_NEW_TOKENS, Decoding, generate
 
 log = logging.getLogger("gitdemo.ui")
@@ -39,13 +40,13 @@ class ImageUpload(gr.Image):
 
 def image_upload(elem_id: str) -> ImageUpload:
     """The image input of every tab (upload or paste; the app opens the file itself)."""
-    return ImageUpload(label="Image", type="filepath", sources=["upload", "clipboard"], elem_id=elem_id, height=320)
+    return ImageUpload(label=tr("Image"), type="filepath", sources=["upload", "clipboard"], elem_id=elem_id, height=320)
 
 
 def model_picker(task: str, elem_id: str) -> gr.Dropdown:
-    return gr.Dropdown(registry.dropdown_choices(task), value=registry.default_model(task), label="Model",
-                       info="The Shapes model is small, offline and trained on the synthetic scenes; the Microsoft "
-                            "checkpoints download on first use.", elem_id=elem_id)
+    return gr.Dropdown(registry.dropdown_choices(task), value=registry.default_model(task), label=tr("Model"),
+                       info=tr("The Shapes model is small, offline and trained on the synthetic scenes; the Microsoft "
+                            "checkpoints download on first use."), elem_id=elem_id)
 
 
 @dataclass
@@ -77,18 +78,18 @@ def decoding_controls(key: str, max_new_tokens: int | None = None) -> DecodingCo
     if max_new_tokens is not None:
         d.max_new_tokens = max_new_tokens
     precision = precision_picker(key)  # under the model picker, outside the folded decoding settings
-    with gr.Accordion("Decoding", open=False):
-        mode = gr.Radio(list(DECODING), value=d.mode, label="Decoding",
-                        info="greedy: the likeliest token each step (streams); beam: keeps several candidates and "
-                             "shows the best at the end; sampling: draws tokens at random (streams).",
+    with gr.Accordion(tr("Decoding"), open=False):
+        mode = gr.Radio(list(DECODING), value=d.mode, label=tr("Decoding"),
+                        info=tr("greedy: the likeliest token each step (streams); beam: keeps several candidates and "
+                             "shows the best at the end; sampling: draws tokens at random (streams)."),
                         elem_id=f"{key}-decoding")
         max_new = gr.Slider(1, MAX_NEW_TOKENS, value=d.max_new_tokens, step=1, precision=0,
-                            label="Max new tokens")
-        beams = gr.Slider(2, 8, value=d.num_beams, step=1, precision=0, label="Beams (beam search)")
+                            label=tr("Max new tokens"))
+        beams = gr.Slider(2, 8, value=d.num_beams, step=1, precision=0, label=tr("Beams (beam search)"))
         with gr.Row():
-            temperature = gr.Slider(0.1, 2.0, value=d.temperature, step=0.05, label="Temperature (sampling)")
-            top_p = gr.Slider(0.05, 1.0, value=d.top_p, step=0.05, label="Top-p (sampling)")
-        seed = gr.Number(value=d.seed, precision=0, label="Seed (sampling: same seed, same text)")
+            temperature = gr.Slider(0.1, 2.0, value=d.temperature, step=0.05, label=tr("Temperature (sampling)"))
+            top_p = gr.Slider(0.05, 1.0, value=d.top_p, step=0.05, label=tr("Top-p (sampling)"))
+        seed = gr.Number(value=d.seed, precision=0, label=tr("Seed (sampling: same seed, same text)"))
     return DecodingControls(mode, max_new, beams, temperature, top_p, seed, precision)
 
 
@@ -198,11 +199,11 @@ def _updates(updates, extra: dict, name: str, notice):
 # ----------------------------------------------------------------------------- the GIT tabs' shared pieces
 def result_column(key: str, label: str, lines: int, rows: list, inputs: list, example_fn: Callable):
     """The text box, the JSON the API returns, and the cached examples (greedy) of a generation tab."""
-    text = gr.Textbox(label=label, lines=lines, interactive=False, buttons=["copy"], elem_id=f"{key}-text")
-    with gr.Accordion("Attention data, as the API returns it (JSON)", open=False):
-        data = gr.JSON(label="Attention data", elem_id=f"{key}-json")
+    text = gr.Textbox(label=tr(label), lines=lines, interactive=False, buttons=["copy"], elem_id=f"{key}-text")
+    with gr.Accordion(tr("Attention data, as the API returns it (JSON)"), open=False):
+        data = gr.JSON(label=tr("Attention data"), elem_id=f"{key}-json")
     gr.Examples(rows, inputs, [text, data], fn=guard(example_fn), cache_examples=True, cache_mode="lazy",
-                label="Examples (results cached after first use; greedy decoding)", api_visibility="private",
+                label=tr("Examples (results cached after first use; greedy decoding)"), api_visibility="private",
                 elem_id=f"{key}-examples")
     return text, data
 

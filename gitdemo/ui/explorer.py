@@ -19,6 +19,8 @@ from ..explain.trace import trace
 from ..explain.views import Exploration, View, mask_figure, render, token_summary
 from .controls import EXPLORE, guard, open_images, open_video, progress_callback
 from .faithful import TestThisMap
+from .i18n import tr
+from .patches import PatchPanel
 
 STATE_TTL_S = int(os.environ.get("GITDEMO_STATE_TTL_S", "3600"))
 FIGURES = ("heatmap", "topk", "share", "layers", "heads", "rollout", "frames", "vision")
@@ -75,13 +77,13 @@ class Explorer:
         self.open = gr.State([])  # the lazy sections (LAZY) this user has open
         self.accordions: dict[str, gr.Accordion] = {}
         with gr.Group(elem_classes=["explorer"]):
-            gr.Markdown("### Attention explorer\nWhere did the model look while it wrote each token? "
-                        "Attention shows where information *could* flow, not *why* the model decided.")
-            self.status = gr.Markdown("Generate something above, then click one of its tokens.",
+            gr.Markdown(tr("### Attention explorer\nWhere did the model look while it wrote each token? "
+                        "Attention shows where information *could* flow, not *why* the model decided."))
+            self.status = gr.Markdown(tr("Generate something above, then click one of its tokens."),
                                       elem_id=f"{key}-status")
-            self.chips = gr.Radio(choices=[], label="Generated tokens: click one", interactive=True,
+            self.chips = gr.Radio(choices=[], label=tr("Generated tokens: click one"), interactive=True,
                                   elem_id=f"{key}-chips", elem_classes=["token-chips"])
-            self.scrubber = gr.Slider(1, 2, value=1, step=1, precision=0, label="Generation scrubber: step",
+            self.scrubber = gr.Slider(1, 2, value=1, step=1, precision=0, label=tr("Generation scrubber: step"),
                                       interactive=False, elem_id=f"{key}-scrubber")
             self.step_text = gr.Markdown(elem_id=f"{key}-step")
             with gr.Row():
@@ -91,32 +93,33 @@ class Explorer:
                     self.slots["topk"] = _slot("Next-token probabilities", f"{key}-topk")
                     self.slots["share"] = _slot("Image vs text", f"{key}-share")
             with gr.Row():
-                self.layer = gr.Dropdown([("mean of all layers", "mean")], value="mean", label="Layer",
+                self.layer = gr.Dropdown([("mean of all layers", "mean")], value="mean", label=tr("Layer"),
                                          elem_id=f"{key}-layer")
                 self.head = gr.Dropdown([("mean over heads", "mean"), ("max over heads", "max")], value="mean",
-                                        label="Head", elem_id=f"{key}-head")
-                self.cmap = gr.Dropdown(list(viz.CMAPS), value="viridis", label="Colour map (colour-blind safe)")
-                self.frame = gr.Slider(1, 6, value=1, step=1, precision=0, label="Frame", visible=video,
+                                        label=tr("Head"), elem_id=f"{key}-head")
+                self.cmap = gr.Dropdown(list(viz.CMAPS), value="viridis", label=tr("Colour map (colour-blind safe)"))
+                self.frame = gr.Slider(1, 6, value=1, step=1, precision=0, label=tr("Frame"), visible=video,
                                        elem_id=f"{key}-frame")
             with gr.Row():
-                self.opacity = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Heatmap opacity")
-                self.drop_sink = gr.Checkbox(value=True, label="Leave out the CLS sink (rescale the patches to 100%)")
-                self.shared = gr.Checkbox(value=True, label="One colour scale for all small multiples")
+                self.opacity = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label=tr("Heatmap opacity"))
+                self.drop_sink = gr.Checkbox(value=True, label=tr("Leave out the CLS sink (rescale the patches to 100%)"))
+                self.shared = gr.Checkbox(value=True, label=tr("One colour scale for all small multiples"))
             if video:
-                with gr.Accordion("Frames: where each frame is looked at", open=True):
+                with gr.Accordion(tr("Frames: where each frame is looked at"), open=True):
                     self.slots["frames"] = _slot("Sampled frames", f"{key}-frames")
-            with gr.Accordion("All layers and all heads (small multiples)", open=False) as acc:
+            self.patches = PatchPanel(key)
+            with gr.Accordion(tr("All layers and all heads (small multiples)"), open=False) as acc:
                 self.slots["layers"] = _slot("Layers", f"{key}-layers")
                 self.slots["heads"] = _slot("Heads", f"{key}-heads")
             self.accordions["layers"] = acc
-            with gr.Accordion("Raw attention beside rollout", open=False) as acc:
+            with gr.Accordion(tr("Raw attention beside rollout"), open=False) as acc:
                 self.slots["rollout"] = _slot("Raw vs rollout", f"{key}-rollout")
             self.accordions["rollout"] = acc
             self.faithful = TestThisMap(key, video)
-            with gr.Accordion("The vision encoder's own attention (CLS to patches, per layer)", open=False) as acc:
+            with gr.Accordion(tr("The vision encoder's own attention (CLS to patches, per layer)"), open=False) as acc:
                 self.slots["vision"] = _slot("Vision encoder", f"{key}-vision")
             self.accordions["vision"] = acc
-            with gr.Accordion("The attention mask the model used for this input", open=False) as acc:
+            with gr.Accordion(tr("The attention mask the model used for this input"), open=False) as acc:
                 self.mask = _slot("Attention mask", f"{key}-mask")
                 self.mask_sentences = gr.Markdown()
             self.accordions["mask"] = acc
@@ -244,10 +247,11 @@ class Explorer:
         common = dict(concurrency_id=EXPLORE, api_visibility="undocumented")
         k = self.key
         self.faithful.wire(self, media, payload)
-        payload.change(guard(self._build), [media, payload, *self.controls, self.open],
-                       [self.state, self.chips, self.scrubber, self.step_text, self.layer, self.head, self.frame,
-                        self.status, self.mask.image, self.mask.caption, *self.figure_outputs],
-                       api_name=f"{k}_explore", show_progress="minimal", **common)
+        built = payload.change(guard(self._build), [media, payload, *self.controls, self.open],
+                               [self.state, self.chips, self.scrubber, self.step_text, self.layer, self.head,
+                                self.frame, self.status, self.mask.image, self.mask.caption, *self.figure_outputs],
+                               api_name=f"{k}_explore", show_progress="minimal", **common)
+        self.patches.wire(built, self.state, self.frame, self.drop_sink, self.cmap)
         self.chips.input(guard(self._select), [self.state, self.chips, *self.controls, self.open],
                          [self.scrubber, self.step_text, *self.figure_outputs], api_name=f"{k}_token",
                          show_progress="hidden", **common)

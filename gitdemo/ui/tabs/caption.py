@@ -9,6 +9,7 @@ import gradio as gr
 
 from .. import controls, examples, registry, tooldoc
 from ..explorer import Explorer
+from ..i18n import tr
 from ...pipeline.decoding import Decoding
 
 
@@ -39,15 +40,15 @@ def example_caption(image, model):
 
 
 def build() -> None:
-    with gr.Tab("Caption", id="caption"):
-        gr.Markdown("Upload a picture (or click an example) and the model describes it, one token at a time. "
-                    "Then click any word of the caption to see where the model looked when it wrote it.")
+    with gr.Tab(tr("Caption"), id="caption"):
+        gr.Markdown(tr("Upload a picture (or click an example) and the model describes it, one token at a time. "
+                    "Then click any word of the caption to see where the model looked when it wrote it."))
         with gr.Row():
             with gr.Column(scale=1):
                 image = controls.image_upload("caption-image")
                 model = controls.model_picker("caption", "caption-model")
                 decoding_ui = controls.decoding_controls("caption")
-                run = gr.Button("Caption", variant="primary", elem_id="caption-run")
+                run = gr.Button(tr("Caption"), variant="primary", elem_id="caption-run")
             with gr.Column(scale=1):
                 rows = examples.caption_rows(registry.EMBEDDED, registry.default_model("caption"))
                 text, data = controls.result_column("caption", "Caption", 2, rows, [image, model], example_caption)

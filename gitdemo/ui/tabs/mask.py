@@ -11,6 +11,7 @@ import torch
 
 from ... import explain, viz
 from .. import controls, registry
+from ..i18n import tr
 from ...explain.mask import mask_for
 
 
@@ -52,7 +53,7 @@ def mask_view(model=None, kind="image", question="", generated="a red circle", p
 
 
 def build() -> None:
-    with gr.Tab("Attention mask", id="mask") as tab:
+    with gr.Tab(tr("Attention mask"), id="mask") as tab:
         gr.Markdown("GIT reads one sequence: the image tokens first, then the text. Its mask says which position "
                     "may look at which: the image block sees itself in both directions, text sees the whole image "
                     "and only the text before it. This diagram is drawn from the very rule the model applies "
@@ -60,7 +61,7 @@ def build() -> None:
                     "not from a second implementation; each tab's explorer also shows the mask of its own result.")
         with gr.Row():
             with gr.Column(scale=1):
-                model = gr.Dropdown(registry.dropdown_choices("mask"), value=registry.EMBEDDED, label="Model",
+                model = gr.Dropdown(registry.dropdown_choices("mask"), value=registry.EMBEDDED, label=tr("Model"),
                                     elem_id="mask-model")
                 kind = gr.Radio(["image", "video"], value="image", label="Input", elem_id="mask-kind")
                 question = gr.Textbox(label="Question (optional)", placeholder="what color is the circle?",
@@ -68,7 +69,7 @@ def build() -> None:
                 generated = gr.Textbox(label="Text generated so far", value="a red circle", elem_id="mask-generated")
                 run = gr.Button("Draw the mask", variant="primary", elem_id="mask-run")
             with gr.Column(scale=2):
-                image = gr.Image(label="Attention mask", show_label=False, type="pil", format="png", interactive=False,
+                image = gr.Image(label=tr("Attention mask"), show_label=False, type="pil", format="png", interactive=False,
                                  buttons=["download", "fullscreen"], elem_id="mask-image")
                 caption = gr.Markdown(elem_id="mask-caption")
     inputs = [model, kind, question, generated]

@@ -27,6 +27,7 @@ from ...pipeline.run import run_stream
 from ... import serving
 from .. import controls, examples, gpu, notices, registry, tooldoc
 from ..explorer import Explorer
+from ..i18n import tr
 
 API_NAME = "paligemma"  # reserved endpoint name
 
@@ -147,7 +148,7 @@ def _build_ready() -> None:
                                 max_lines=2, elem_id="paligemma-prompt",
                                 info="Typed control tokens such as <image> are read as plain text.")
             model = gr.Dropdown(registry.dropdown_choices("paligemma"), value=registry.default_model("paligemma"),
-                                label="Model", elem_id="paligemma-model",
+                                label=tr("Model"), elem_id="paligemma-model",
                                 info="Google's PaliGemma models are gated: they need HF_TOKEN and an accepted licence.")
             folder = gr.Textbox("", label="Local model folder (optional, used instead of the menu)", max_lines=1,
                                 placeholder="/path/to/paligemma-checkpoint", elem_id="paligemma-folder",
@@ -177,7 +178,7 @@ def _build_ready() -> None:
             draw = gr.Button("Draw both masks", elem_id="paligemma-mask-run")
         with gr.Row():
             with gr.Column():
-                pali_mask = gr.Image(label="PaliGemma", type="pil", format="png", interactive=False,
+                pali_mask = gr.Image(label=tr("PaliGemma"), type="pil", format="png", interactive=False,
                                      buttons=["download", "fullscreen"], elem_id="paligemma-mask")
                 pali_text = gr.Markdown()
             with gr.Column():
@@ -197,7 +198,7 @@ def _build_ready() -> None:
 
 
 def build() -> None:
-    with gr.Tab("PaliGemma", id="paligemma"):
+    with gr.Tab(tr("PaliGemma"), id="paligemma"):
         if available():
             _build_ready()
         else:

@@ -11,6 +11,7 @@ import gradio as gr
 from ...errors import InputError
 from .. import controls, examples, registry, tooldoc
 from ..explorer import Explorer
+from ..i18n import tr
 from ...pipeline.decoding import Decoding
 
 
@@ -48,13 +49,13 @@ def example_video(clip, question, model):
 
 
 def build() -> None:
-    with gr.Tab("Video", id="video"):
+    with gr.Tab(tr("Video"), id="video"):
         gr.Markdown("Upload a short clip. The model reads a few frames spread evenly over it (6 for the GIT video "
                     "models), each as its own block of image tokens with a learned frame embedding, then captions it "
                     "or answers your question.")
         with gr.Row():
             with gr.Column(scale=1):
-                clip = gr.Video(label="Video", sources=["upload"], elem_id="video-input", height=300)
+                clip = gr.Video(label=tr("Video"), sources=["upload"], elem_id="video-input", height=300)
                 question = gr.Textbox(value="", label="Question (optional: leave empty for a caption)", max_lines=3,
                                       placeholder="which way is the square moving?", elem_id="video-question")
                 model = controls.model_picker("video", "video-model")

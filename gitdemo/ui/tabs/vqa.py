@@ -9,6 +9,7 @@ import gradio as gr
 
 from .. import controls, examples, registry, tooldoc
 from ..explorer import Explorer
+from ..i18n import tr
 from ...pipeline.decoding import Decoding
 
 
@@ -39,17 +40,17 @@ def example_vqa(image, question, model):
 
 
 def build() -> None:
-    with gr.Tab("Visual QA", id="vqa"):
-        gr.Markdown("Ask a question about a picture. GIT reads the question as the start of the text and simply "
-                    "continues it with the answer; the explorer shows where each answer token looked.")
+    with gr.Tab(tr("Visual QA"), id="vqa"):
+        gr.Markdown(tr("Ask a question about a picture. GIT reads the question as the start of the text and simply "
+                    "continues it with the answer; the explorer shows where each answer token looked."))
         with gr.Row():
             with gr.Column(scale=1):
                 image = controls.image_upload("vqa-image")
-                question = gr.Textbox(label="Question", placeholder="what color is the circle?", max_lines=3,
+                question = gr.Textbox(label=tr("Question"), placeholder="what color is the circle?", max_lines=3,
                                       elem_id="vqa-question")
                 model = controls.model_picker("vqa", "vqa-model")
                 decoding_ui = controls.decoding_controls("vqa", max_new_tokens=10)
-                run = gr.Button("Answer", variant="primary", elem_id="vqa-run")
+                run = gr.Button(tr("Answer"), variant="primary", elem_id="vqa-run")
             with gr.Column(scale=1):
                 rows = examples.vqa_rows(registry.EMBEDDED, registry.default_model("vqa"))
                 text, data = controls.result_column("vqa", "Answer", 1, rows, [image, question, model], example_vqa)

@@ -1,0 +1,147 @@
+"""The Compare tab: one image (and question) through two models side by side, both answers, and for a
+chosen word the two heatmaps on ONE colour scale (`explain.compare.shared_scale`).
+
+Any two models the app offers: the embedded Shapes GIT, the Hub's GIT checkpoints, PaliGemma (embedded or
+Hub). GIT gets the question as its prompt (none: a caption); PaliGemma gets `answer en <question>` or
+`caption en`.
+
+API: `/compare(image, model_a, model_b, question, word)` -> (answer A, answer B, heatmap A, heatmap B,
+caption, JSON {"word", "vmax", "scale", "a": {"model", "text", "tokens", "token", "index", "grid"}, "b": ...});
+only the image is required. Grid values are relative to an even spread (1 = even).
+"""
+from __future__ import annotations
+
+import gradio as gr
+
+from ... import viz
+from ...explain.compare import default_word, find_token, shared_scale, words
+from ...pipeline import inputs as pipeline_inputs
+from ...pipeline.run import run
+from .. import controls, registry
+from ..i18n import tr
+
+
+def model_choices() -> list[tuple[str, str]]:
+    return [(registry.label(m), m) for m in registry.NAMES[registry.GIT]] + registry.dropdown_choices(registry.PALIGEMMA)
+
+
+def defaults() -> tuple[str, str]:
+    a = registry.default_model("caption")
+    b = registry.EMBEDDED_PALI if registry.embedded_folder() else registry.default_model(registry.PALIGEMMA)
+    return a, b
+
+
+def _prompt(family: str, question: str | None, lang: str = "en") -> str | None:
+    if family != registry.PALIGEMMA:
+        return question
+    return f"answer {lang} {question}" if question else f"caption {lang}"
+
+
+def _side(name: str, image_path, question, progress, lang: str = "en") -> dict:
+    """Run one model: its answer, its tokens, their default grids (first frame) and the picture it saw."""
+    loaded = registry.CACHE.get(name, controls.progress_callback(progress), family=registry.family(name or ""))
+    images = controls.open_images(image_path)
+    pali = loaded.family == registry.PALIGEMMA
+    prompt = _prompt(loaded.family, question, lang)
+    with registry.COMPUTE:
+        result = run(loaded.model, loaded.processor, images[0] if pali else images, prompt)
+        inputs = pipeline_inputs.prepare(loaded.model, loaded.processor, images[0] if pali else images, prompt)
+    pix = inputs.pixel_values[0] if inputs.pixel_values.ndim == 5 else inputs.pixel_values
+    ip = loaded.processor.image_processor
+    picture = viz.model_view(pix[0].float().cpu().numpy(), ip.image_mean, ip.image_std)
+    return {"model": registry.short_name(loaded.name), "text": result.text, "prompt": prompt,
+            "tokens": [t.text for t in result.tokens],
+            "grids": [None if t.attention is None else t.attention[0] for t in result.tokens], "picture": picture}
+
+
+def draw(state: dict, word: str | None):
+    """(heatmap A, heatmap B, caption, JSON) for one word, on one colour scale."""
+    a, b = state["a"], state["b"]
+    word = word or default_word(a["tokens"], b["tokens"]) or ""
+    ia, ib = find_token(a["tokens"], word), find_token(b["tokens"], word)
+    ga = a["grids"][ia] if ia is not None else None
+    gb = b["grids"][ib] if ib is not None else None
+    ra, rb, vmax = shared_scale(ga, gb)
+    figs, lines, data = [], [], {"word": word, "vmax": vmax, "scale": "x even spread (1 = attention spread evenly)"}
+    for key, side, i, rel in (("a", a, ia, ra), ("b", b, ib, rb)):
+        name = registry.label(side["model"])
+        data[key] = {"model": side["model"], "text": side["text"], "tokens": side["tokens"], "index": i,
+                     "token": None if i is None else side["tokens"][i],
+                     "grid": None if rel is None else rel.round(6).tolist()}
+        if rel is None:
+            figs.append(None)
+            lines.append(f"**{key.upper()}** ({name}): '{word}' is not in its answer.")
+            continue
+        fig = viz.heatmap(side["picture"], rel, side["tokens"][i], 0.5, "viridis", "x even spread", vmin=0.0,
+                          vmax=vmax, title=f"{key.upper()}: '{side['tokens'][i].strip()}' ({side['model']})")
+        figs.append(fig.image)
+        r, c = divmod(int(rel.argmax()), rel.shape[1])
+        lines.append(f"**{key.upper()}** ({name}): {rel.shape[0]} x {rel.shape[1]} patches; its peak, at row "
+                     f"{r + 1}, column {c + 1}, gets {rel.max():.1f} x an even share.")
+    caption = (f"Where each model looked when it wrote '{word}'. Both maps use ONE colour scale (0 to {vmax:.1f} "
+               f"x an even spread), so brighter means more attention in either picture, even when the two models "
+               f"cut the image into different grids.\n\n" + "\n\n".join(lines))
+    return figs[0], figs[1], caption, data
+
+
+def compare(image, model_a=None, model_b=None, question="", word="", progress=gr.Progress()):
+    """The same image (and question) through two models; the two heatmaps of `word` (default: the first
+    content word both answers share) on one colour scale."""
+    da, db = defaults()
+    q = controls.clean_question(question, required=False)
+    state = {"a": _side(model_a or da, image, q, progress), "b": _side(model_b or db, image, q, progress)}
+    word = str(word or "").strip().lower() or default_word(state["a"]["tokens"], state["b"]["tokens"]) or ""
+    state["word"] = word
+    heat_a, heat_b, caption, data = draw(state, word)
+    return state["a"]["text"], state["b"]["text"], heat_a, heat_b, caption, data, state
+
+
+def word_menu(state):
+    """The word menu after a comparison: the words of both answers, the shown one selected."""
+    if not state:
+        return gr.update()
+    choices = words(state["a"]["tokens"], state["b"]["tokens"])
+    word = state.get("word") or ""
+    return gr.update(choices=choices if word in choices or not word else choices + [word], value=word)
+
+
+def redraw(state, word):
+    if not state:
+        raise gr.Error("Compare first: there are no answers yet.")
+    return draw(state, word)
+
+
+def build() -> None:
+    da, db = defaults()
+    with gr.Tab(tr("Compare"), id="compare"):
+        gr.Markdown(tr("The same picture through two models. Both answers, then pick a word: its two heatmaps share "
+                    "one colour scale, so you can see which model looked harder, and where."))
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = controls.image_upload("compare-image")
+                question = gr.Textbox(label=tr("Question (optional: leave empty for captions)"), max_lines=2,
+                                      elem_id="compare-question")
+                model_a = gr.Dropdown(model_choices(), value=da, label=tr("Model A"), elem_id="compare-model-a")
+                model_b = gr.Dropdown(model_choices(), value=db, label=tr("Model B"), elem_id="compare-model-b")
+                run_button = gr.Button(tr("Compare"), variant="primary", elem_id="compare-run")
+            with gr.Column(scale=2):
+                with gr.Row():
+                    text_a = gr.Textbox(label=tr("Answer of model A"), interactive=False, elem_id="compare-text-a")
+                    text_b = gr.Textbox(label=tr("Answer of model B"), interactive=False, elem_id="compare-text-b")
+                word = gr.Dropdown([], value=None, label=tr("Word to compare"), allow_custom_value=True,
+                                   elem_id="compare-word")
+                with gr.Row():
+                    heat_a = gr.Image(label=tr("Model A"), show_label=False, type="pil", format="png", interactive=False,
+                                      buttons=["download"], elem_id="compare-heat-a")
+                    heat_b = gr.Image(label=tr("Model B"), show_label=False, type="pil", format="png", interactive=False,
+                                      buttons=["download"], elem_id="compare-heat-b")
+                caption = gr.Markdown(elem_id="compare-caption", elem_classes=["figure-caption"])
+                with gr.Accordion(tr("Comparison data, as the API returns it (JSON)"), open=False):
+                    data = gr.JSON(label=tr("Comparison"), elem_id="compare-json")
+        state = gr.State(None)
+    run_button.click(controls.guard(compare), [image, model_a, model_b, question, word],
+                     [text_a, text_b, heat_a, heat_b, caption, data, state], api_name="compare",
+                     concurrency_id=controls.GENERATE, concurrency_limit=registry.QUEUE_WORKERS,
+                     show_progress="minimal").then(word_menu, state, word, api_visibility="private")
+    word.input(controls.guard(redraw), [state, word], [heat_a, heat_b, caption, data], api_visibility="private",
+               concurrency_id=controls.EXPLORE, show_progress="hidden", trigger_mode="always_last")

@@ -1,0 +1,78 @@
+"""Which tokens read one patch: the clickable patch grid, a bar per generated token, the per-layer breakdown.
+
+Plain arrays in (from `gitdemo.explain.reverse`), `Figure`s out; nothing here runs a model.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from .figures import OKABE_ITO, Figure, _cmap, _new_figure, _render, _short
+
+
+def patch_picker(image: Image.Image, rows: int, cols: int, selected: tuple[int, int] | None = None,
+                 side: int = 336) -> Image.Image:
+    """The model's view of one frame, enlarged to `side` pixels, with its patch grid drawn and the selected
+    (row, col) outlined: a picture to click on (pixel -> patch is `explain.reverse.patch_at`)."""
+    from PIL import ImageDraw
+
+    canvas = image.convert("RGB").resize((side, side), Image.Resampling.BICUBIC)
+    d = ImageDraw.Draw(canvas)
+    for c in range(1, cols):
+        x = round(c * side / cols)
+        d.line((x, 0, x, side), fill=(255, 255, 255), width=1)
+    for r in range(1, rows):
+        y = round(r * side / rows)
+        d.line((0, y, side, y), fill=(255, 255, 255), width=1)
+    if selected is not None:
+        r, c = selected
+        x0, y0 = round(c * side / cols), round(r * side / rows)
+        x1, y1 = round((c + 1) * side / cols), round((r + 1) * side / rows)
+        d.rectangle((x0, y0, x1 - 1, y1 - 1), outline=OKABE_ITO["vermillion"], width=3)
+    return canvas
+
+
+def readers_bar(tokens: Sequence[str], values: Sequence[float], uniform: float, where: str) -> Figure:
+    """One bar per generated token: how much of its image attention went to the chosen patch."""
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    fig = _new_figure(max(3.6, 0.5 + 0.45 * n), 2.6)
+    ax = fig.add_axes((0.12, 0.28, 0.85, 0.6))
+    best = int(np.argmax(values)) if n else -1
+    colours = [OKABE_ITO["vermillion"] if i == best else OKABE_ITO["blue"] for i in range(n)]
+    ax.bar(np.arange(n), values, color=colours)
+    ax.axhline(uniform, color=OKABE_ITO["grey"], linestyle="--", linewidth=1)
+    ax.text(n - 0.5, uniform, " even spread", va="bottom", ha="right", fontsize=7, color="#555555")
+    ax.set_xticks(np.arange(n), [_short(t, 10) for t in tokens], rotation=45, ha="right", fontsize=8)
+    ax.set_xlim(-0.6, n - 0.4)
+    ax.set_ylim(0, max(float(values.max()) if n else 0.0, uniform) * 1.15 or 1.0)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title(f"Which tokens read {where}", fontsize=9)
+    ratio = values[best] / uniform if n and uniform > 0 else 0.0
+    caption = (f"Each bar is one generated token: the share of its image attention that went to {where} "
+               f"(mean over layers and heads). The dashed line is an even spread over all patches; "
+               f"'{tokens[best] if n else ''}' read this patch most ({ratio:.1f} x an even spread).")
+    return Figure(_render(fig), caption)
+
+
+def readers_layers(tokens: Sequence[str], per_layer: np.ndarray, where: str, cmap: str = "viridis") -> Figure:
+    """The breakdown: a tokens x layers grid of the same values, one layer at a time."""
+    per_layer = np.asarray(per_layer, dtype=np.float64)
+    t, n_layers = per_layer.shape
+    fig = _new_figure(max(3.4, 1.4 + 0.45 * n_layers), max(2.0, 0.9 + 0.3 * t))
+    ax = fig.add_axes((0.25, 0.2, 0.6, 0.68))
+    im = ax.imshow(per_layer, cmap=_cmap(cmap), aspect="auto", vmin=0)
+    ax.set_yticks(np.arange(t), [_short(x, 12) for x in tokens], fontsize=8)
+    ax.set_xticks(np.arange(n_layers), [str(i + 1) for i in range(n_layers)], fontsize=7)
+    ax.set_xlabel("decoder layer", fontsize=8)
+    ax.set_title(f"Per layer: {where}", fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.08, pad=0.03).ax.tick_params(labelsize=7)
+    r, c = np.unravel_index(int(np.argmax(per_layer)), per_layer.shape)
+    caption = (f"The same values layer by layer (rows: generated tokens, columns: decoder layers, mean over heads); "
+               f"the strongest reading of {where} is '{tokens[r]}' in layer {c + 1}.")
+    return Figure(_render(fig), caption)
+
+
+__all__ = ["patch_picker", "readers_bar", "readers_layers"]

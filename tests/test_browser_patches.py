@@ -1,0 +1,51 @@
+"""Click a patch in a real browser (chromium): the explorer's patch panel draws which tokens read it."""
+from __future__ import annotations
+
+import pytest
+
+from test_app_browser import EXAMPLES, TIMEOUT, TRUTH, _shot, _wait_value, browser_page  # noqa: F401
+
+
+def test_click_a_patch_draws_its_readers(browser_page):  # noqa: F811
+    page, leaked = browser_page
+    name = "scene_00000.png"
+    page.get_by_role("tab", name="Caption").click()
+    page.set_input_files("#caption-image input[type=file]", str(EXAMPLES / name))
+    page.wait_for_selector("#caption-image img")
+    page.click("#caption-run")
+    _wait_value(page, "#caption-text", TRUTH[name]["caption"])
+    page.locator("#caption-patches button").first.click()  # open the accordion
+    img = page.locator("#caption-picker img").first
+    img.wait_for()
+    box = img.bounding_box()
+    # 7 x 7 patches: the point at (0.5, 0.2) of the picture lies in row 2, column 4
+    img.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.2})
+    page.wait_for_function("() => document.querySelector('#caption-readers img') && "
+                           "document.querySelector('#caption-readers-caption').innerText.includes('row 2, column 4')",
+                           timeout=TIMEOUT)
+    assert "read this patch most" in page.inner_text("#caption-readers-caption")
+    _shot(page, "patch-readers")
+    assert not leaked
+
+
+def test_compare_tab_two_models_one_scale(browser_page):  # noqa: F811
+    page, leaked = browser_page
+    name = "scene_00000.png"
+    page.get_by_role("tab", name="Compare").click()
+    page.set_input_files("#compare-image input[type=file]", str(EXAMPLES / name))
+    page.wait_for_selector("#compare-image img")
+    page.click("#compare-run")
+    _wait_value(page, "#compare-text-a", TRUTH[name]["caption"])
+    page.wait_for_function("() => document.querySelector('#compare-heat-a img') && "
+                           "document.querySelector('#compare-heat-b img') && "
+                           "document.querySelector('#compare-caption').innerText.includes('ONE colour scale')",
+                           timeout=TIMEOUT)
+    assert page.input_value("#compare-text-b textarea").strip()
+    page.wait_for_function("() => document.querySelector('#compare-word input').value === 'green'", timeout=TIMEOUT)
+    word = page.locator("#compare-word input")
+    word.click()
+    page.get_by_role("option", name="circle").click()
+    page.wait_for_function("() => document.querySelector('#compare-caption').innerText.includes(\"'circle'\")",
+                           timeout=TIMEOUT)
+    _shot(page, "compare")
+    assert not leaked

@@ -1,14 +1,13 @@
 """Shared fixtures: a tiny GIT checkpoint written by the reference, with GIT's real vocabulary."""
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from gitdemo.bench.common import free_port, wait_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -53,12 +52,6 @@ def tiny_git_dir(tmp_path_factory, bert_tokenizer_dir) -> Path:
 
 
 # ----------------------------------------------------------------------------- the app, as a user starts it
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """`python app.py` in a subprocess (offline: HF_HUB_OFFLINE=1, so the embedded model is the default),
@@ -68,7 +61,7 @@ def app_server(tmp_path_factory):
     if not os.environ.get("GITDEMO_EMBEDDED_MODEL") and not (EMBEDDED_GIT / "config.json").is_file():
         pytest.fail(f"The app tests need the embedded Shapes model in {EMBEDDED_GIT}.")
     tmp = tmp_path_factory.mktemp("app")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", HF_HUB_OFFLINE="1",
                GRADIO_ANALYTICS_ENABLED="False", GRADIO_EXAMPLES_CACHE=str(tmp / "examples_cache"),
                GRADIO_TEMP_DIR=str(tmp / "gradio_tmp"), OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
@@ -78,19 +71,10 @@ def app_server(tmp_path_factory):
     log = open(tmp / "app.log", "w")
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/", timeout=5) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail(f"app.py did not start:\n{(tmp / 'app.log').read_text()[-4000:]}")
-        time.sleep(0.5)
+    if not wait_serving(url, proc, timeout=180):
+        proc.kill()
+        log.close()
+        pytest.fail(f"app.py did not start:\n{(tmp / 'app.log').read_text()[-4000:]}")
     yield url, tmp / "app.log", proc
     proc.terminate()
     try:

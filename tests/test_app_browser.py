@@ -5,6 +5,7 @@ there was any. Screenshots of each tab go to assets/screenshots/ (README shows t
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import shutil
@@ -31,12 +32,12 @@ FLAGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first
 TIMEOUT = 60_000
 
 
-@pytest.fixture(scope="module")
-def browser_page(app_url):
-    leaked: list[str] = []
+@contextlib.contextmanager
+def local_page(app_url: str, leaked: list[str], **context_options):
+    """A page of headless chromium on the app; every request elsewhere is blocked and listed in `leaked`."""
     with sync_api.sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
         ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
-                                                   viewport={"width": 1280, "height": 1000})
+                                                   **context_options)
         ctx.set_default_timeout(TIMEOUT)
 
         def route(r):
@@ -51,8 +52,17 @@ def browser_page(app_url):
         page = ctx.new_page()
         page.goto(app_url)
         page.wait_for_selector("#caption-run")
+        try:
+            yield page
+        finally:
+            ctx.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(app_url):
+    leaked: list[str] = []
+    with local_page(app_url, leaked, viewport={"width": 1280, "height": 1000}) as page:
         yield page, leaked
-        ctx.close()
 
 
 def _shot(page, name: str) -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-import tempfile
 from pathlib import Path
 
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
-from test_app_browser import CHROMIUM, FLAGS, TIMEOUT, _wait_new_src  # noqa: E402 - same browser setup
+from test_app_browser import TIMEOUT, _wait_new_src, local_page  # noqa: E402 - same browser setup
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "assets" / "examples"
@@ -23,24 +22,8 @@ def test_caption_on_a_phone(app_url):
     truth = json.loads((EXAMPLES / "truth.json").read_text())["files"]
     name = sorted(n for n, f in truth.items() if f["kind"] == "image")[0]
     leaked: list[str] = []
-    with sync_api.sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
-                                                   viewport={"width": WIDTH, "height": 844}, device_scale_factor=2,
-                                                   is_mobile=True, has_touch=True)
-        ctx.set_default_timeout(TIMEOUT)
-
-        def route(r):
-            url = r.request.url
-            if url.startswith(app_url) or url.startswith(("data:", "blob:")):
-                r.continue_()
-            else:
-                leaked.append(url)
-                r.abort()
-
-        ctx.route("**/*", route)
-        page = ctx.new_page()
-        page.goto(app_url)
-        page.wait_for_selector("#caption-run")
+    with local_page(app_url, leaked, viewport={"width": WIDTH, "height": 844}, device_scale_factor=2,
+                    is_mobile=True, has_touch=True) as page:
         page.set_input_files("#caption-image input[type=file]", str(EXAMPLES / name))
         page.wait_for_selector("#caption-image img")
         page.locator("#caption-run").tap()
@@ -60,5 +43,4 @@ def test_caption_on_a_phone(app_url):
         page.locator("#caption-text").scroll_into_view_if_needed()
         shot = Image.open(io.BytesIO(page.screenshot(full_page=False))).convert("RGB")
         shot.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(SHOTS / "mobile.png", optimize=True)
-        ctx.close()
     assert not leaked, leaked

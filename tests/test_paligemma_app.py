@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ import torch
 from PIL import Image
 
 import gitdemo
+from gitdemo.bench.common import free_port
 from gitdemo.explain.mask import mask_views, sequence
 from gitdemo.explain.trace import trace as exploration
 from gitdemo.pipeline.answers import annotations, describe_detections
@@ -198,12 +198,6 @@ def test_exploration_renders(loaded, picture):
 
 
 # ----------------------------------------------------------------------------- the tab and its API
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def demo():
     import gradio as gr
@@ -233,7 +227,7 @@ def client(demo, monkeypatch_module):
     from gradio_client import Client
 
     monkeypatch_module.setenv("HF_HUB_OFFLINE", "1")
-    port = _free_port()
+    port = free_port()
     demo.queue()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:

@@ -13,32 +13,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from .common import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .common import ROOT, free_port, wait_serving
 
 
 class App:
     """`python app.py` in a subprocess with extra environment variables, until closed."""
 
     def __init__(self, env: dict, tmp: Path):
-        port = _free_port()
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         full = dict(os.environ, PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", HF_HUB_OFFLINE="1",
                     GRADIO_ANALYTICS_ENABLED="False", GITDEMO_DEFAULT_MODEL="embedded",
@@ -47,18 +39,9 @@ class App:
         self.log = open(tmp / f"app-{port}.log", "w")
         self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full, stdout=self.log,
                                      stderr=subprocess.STDOUT)
-        deadline = time.time() + 240
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.time() > deadline:
-                self.close()
-                raise RuntimeError(f"app.py did not start:\n{Path(self.log.name).read_text()[-3000:]}")
-            time.sleep(0.5)
+        if not wait_serving(self.url, self.proc, timeout=240):
+            self.close()
+            raise RuntimeError(f"app.py did not start:\n{Path(self.log.name).read_text()[-3000:]}")
 
     def close(self) -> None:
         self.proc.terminate()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # the folder holding the gitdemo package
@@ -26,6 +28,28 @@ class FirstTokenTimer:
 
     def end(self):
         pass
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_serving(url: str, proc: subprocess.Popen, timeout: float, poll: float = 0.5) -> bool:
+    """Poll `url`/ until it answers 200 (True), or until `proc` exits or `timeout` seconds pass (False)."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/", timeout=5) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        if proc.poll() is not None or time.perf_counter() > deadline:
+            return False
+        time.sleep(poll)
 
 
 def time_call(fn) -> float:

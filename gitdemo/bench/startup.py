@@ -7,26 +7,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .common import ROOT, free_port, wait_serving
 
 
 def start_seconds(python: str, mcp: bool, timeout: float = 180) -> tuple[float, bool]:
     """Seconds from launch until `/` answers 200, and whether the MCP endpoint answered."""
-    port = _port()
+    port = free_port()
     env = dict(os.environ, PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", HF_HUB_OFFLINE="1",
                GRADIO_ANALYTICS_ENABLED="False", GITDEMO_MCP="1" if mcp else "0")
     t0 = time.perf_counter()
@@ -34,16 +26,8 @@ def start_seconds(python: str, mcp: bool, timeout: float = 180) -> tuple[float, 
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.perf_counter() - t0 > timeout:
-                raise RuntimeError("app.py did not start")
-            time.sleep(0.05)
+        if not wait_serving(url, proc, timeout, poll=0.05):
+            raise RuntimeError("app.py did not start")
         seconds = time.perf_counter() - t0
         try:
             with urllib.request.urlopen(url + "/gradio_api/mcp/schema", timeout=10) as r:

@@ -63,7 +63,7 @@ def defaults(model) -> GenerationDefaults:
     return getattr(model, "generation_config", None) or GenerationDefaults.from_configs(model.config)
 
 
-def _prepare(model, pixel_values, input_ids, attention_mask):
+def prepare_inputs(model, pixel_values, input_ids, attention_mask):
     """Default prompt ([bos] per row), mask, and positions that skip left padding."""
     if input_ids is None:
         if pixel_values is None:
@@ -80,7 +80,7 @@ def _prepare(model, pixel_values, input_ids, attention_mask):
     return pixel_values, input_ids, attention_mask, position_ids
 
 
-def _probs(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None) -> torch.Tensor:
+def sampling_probs(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None) -> torch.Tensor:
     """Sampling distribution: temperature, then top-k, then nucleus (the reference's order)."""
     logits = logits / max(temperature, 1e-5)
     if top_k:
@@ -111,8 +111,8 @@ def _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens,
     # inference_mode is entered per block, never across a `yield`: a suspended generator must not
     # leave the caller's thread in inference mode.
     with torch.inference_mode():
-        pixel_values, input_ids, attention_mask, position_ids = _prepare(model, pixel_values, input_ids,
-                                                                         attention_mask)
+        pixel_values, input_ids, attention_mask, position_ids = prepare_inputs(model, pixel_values, input_ids,
+                                                                               attention_mask)
         cache = model.new_cache()
         record = AttentionRecord.LAST_ROW if output_attentions else AttentionRecord.NONE
         out, image_embeds, vision_att = model.prefill(pixel_values, input_ids, attention_mask, position_ids, cache,
@@ -126,7 +126,7 @@ def _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens,
             probs = logits.softmax(-1)
             top_probs, top_ids = probs.topk(min(TOP_K_RECORDED, probs.shape[-1]))
             if do_sample:
-                token = torch.multinomial(_probs(logits, temperature, top_k, top_p), 1,
+                token = torch.multinomial(sampling_probs(logits, temperature, top_k, top_p), 1,
                                           generator=generator).squeeze(1)
             else:
                 token = logits.argmax(-1)
@@ -141,8 +141,8 @@ def _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens,
             out = model.step(token[:, None], cache, record)
 
 
-def _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator, temperature, top_k, top_p,
-              max_length=None, input_ids=None):
+def checked_settings(model, max_new_tokens, eos_token_id, pad_token_id, seed, generator, temperature, top_k, top_p,
+                     max_length=None, input_ids=None):
     """Checked options with the checkpoint's defaults filled in (arguments given to the call win)."""
     gen = defaults(model)
     if max_length is not None or max_new_tokens is None:
@@ -175,8 +175,8 @@ def stream(model, pixel_values=None, input_ids=None, attention_mask=None, max_ne
     Lengths and token ids the call leaves out come from the checkpoint (`defaults`), as in `generate`."""
     if num_beams > 1:
         raise InputError("Beam search cannot stream: its best hypothesis is known only at the end.")
-    max_new_tokens, eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed,
-                                                    generator, temperature, top_k, top_p, max_length, input_ids)
+    max_new_tokens, eos, pad, generator = checked_settings(model, max_new_tokens, eos_token_id, pad_token_id, seed,
+                                                           generator, temperature, top_k, top_p, max_length, input_ids)
     yield from _decode_loop(model, pixel_values, input_ids, attention_mask, max_new_tokens, do_sample, temperature,
                             top_k, top_p, generator, eos, pad, output_attentions, {}, token_type_ids)
 
@@ -197,8 +197,8 @@ def generate(model, pixel_values=None, input_ids=None, attention_mask=None, max_
     """
     if unused:
         raise InputError(f"Unknown generate option(s): {', '.join(sorted(unused))}.")
-    max_new_tokens, eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed,
-                                                    generator, temperature, top_k, top_p, max_length, input_ids)
+    max_new_tokens, eos, pad, generator = checked_settings(model, max_new_tokens, eos_token_id, pad_token_id, seed,
+                                                           generator, temperature, top_k, top_p, max_length, input_ids)
     if num_beams > 1:
         if do_sample:
             raise InputError("Beam sampling is not supported: choose beams or sampling.")
@@ -283,7 +283,8 @@ def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens,
     at the length limit) that rank among the top num_beams become finished hypotheses scored
     by sum log p / generated_length ** length_penalty; the rest continue.
     """
-    pixel_values, input_ids, attention_mask, position_ids = _prepare(model, pixel_values, input_ids, attention_mask)
+    pixel_values, input_ids, attention_mask, position_ids = prepare_inputs(model, pixel_values, input_ids,
+                                                                           attention_mask)
     b, prompt_len = input_ids.shape
     k = num_beams
     dev = input_ids.device
@@ -354,4 +355,5 @@ def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens,
                           num_image_tokens=0 if image_embeds is None else image_embeds.shape[1])
 
 
-__all__ = ["generate", "stream", "teacher_forced", "defaults", "GenerateOutput", "StreamStep", "TeacherForced"]
+__all__ = ["generate", "stream", "teacher_forced", "defaults", "GenerateOutput", "StreamStep", "TeacherForced",
+           "prepare_inputs", "sampling_probs", "checked_settings"]

@@ -186,6 +186,83 @@ def test_paligemma_batched_equals_alone(pali, monkeypatch):
         same_steps(b, alone(model, kw, **st))
 
 
+def _request(model, kw, n, record=True):
+    return E.Request(kw["pixel_values"], kw["input_ids"], None, kw.get("token_type_ids"), n, False, 1.0, None, None,
+                     None, frozenset([model.config.eos_token_id]), model.config.pad_token_id, record)
+
+
+def _drain(r):
+    steps = []
+    while (item := r.out.get_nowait()) is not E._END:
+        if isinstance(item, BaseException):
+            return item
+        steps.append(item)
+    return steps
+
+
+def test_a_burst_shares_its_prefills(git, monkeypatch):
+    """Five captions (same shapes) go through the decoder's prefill together and their pictures through
+    the vision tower in one batch; the question (another prompt length) goes alone. Each result is
+    exactly its lone result."""
+    model, processor = git
+    images = scenes(6, seed=31)
+    kws = [prepare(model, processor, [im], None).model_kwargs for im in images[:5]]
+    kws.append(prepare(model, processor, [images[5]], "what color is the circle?").model_kwargs)
+    requests = [_request(model, kw, 8) for kw in kws]
+    calls = {"prefill": [], "vision": []}
+    prefill, encode = model.prefill, model.encode_image
+    monkeypatch.setattr(model, "prefill", lambda *a, **k: calls["prefill"].append(a[1].shape[0]) or prefill(*a, **k))
+    monkeypatch.setattr(model, "encode_image", lambda pv, *a, **k: calls["vision"].append(pv.shape[0]) or
+                        encode(pv, *a, **k))
+    IMAGE_CACHE.clear()
+    engine = E.Engine(model)
+    with torch.inference_mode():
+        batch, cache = engine._admit(model, [], None, requests)
+        while batch:
+            batch, cache = engine._emit_and_step(model, batch, cache)
+    assert calls["prefill"] == [5, 1] and calls["vision"] == [5, 1]
+    monkeypatch.undo()
+    for r, kw in zip(requests, kws):
+        same_steps(_drain(r), alone(model, kw, max_new_tokens=8))
+
+
+def test_a_bad_request_fails_alone_in_its_group(git):
+    model, processor = git
+    kws = [prepare(model, processor, [im], None).model_kwargs for im in scenes(3, seed=41)]
+    bad = dict(kws[1], input_ids=torch.full_like(kws[1]["input_ids"], 10**7))  # not in the vocabulary
+    requests = [_request(model, kw, 5) for kw in (kws[0], bad, kws[2])]
+    engine = E.Engine(model)
+    with torch.inference_mode():
+        batch, cache = engine._admit(model, [], None, requests)
+        assert batch == [requests[0], requests[2]]
+        while batch:
+            batch, cache = engine._emit_and_step(model, batch, cache)
+    assert isinstance(_drain(requests[1]), BaseException)
+    for r, kw in ((requests[0], kws[0]), (requests[2], kws[2])):
+        same_steps(_drain(r), alone(model, kw, max_new_tokens=5))
+
+
+def test_encode_many_dedups_and_keeps_int8_rows_apart(git):
+    """The same picture sent three times is encoded once; float models encode a burst in one batch, an
+    int8 model (one activation scale per input tensor) one picture at a time, so cached values never
+    depend on which other pictures arrived with them."""
+    model, processor = git
+    a, b = (prepare(model, processor, [im], None).pixel_values for im in scenes(2, seed=51))
+    cache = ImageCache(budget_bytes=10**9)
+    got = cache.encode_many(model, [a, b, a.clone(), a], True)
+    assert cache.encodes == 2 and got[0] is got[2] is got[3]
+    single = ImageCache(budget_bytes=10**9).encode(model, b, True)
+    torch.testing.assert_close(got[1][0], single[0], atol=1e-5, rtol=1e-5)
+    assert [v.shape for v in got[1][1]] == [v.shape for v in single[1]]  # this picture's vision records only
+    int8 = gitdemo.load_model(None, precision="int8")
+    seen = []
+    encode = int8.encode_image
+    int8.encode_image = lambda pv, *x, **k: seen.append(pv.shape[0]) or encode(pv, *x, **k)
+    together = ImageCache(budget_bytes=10**9).encode_many(int8, [a, b], False)
+    assert seen == [1, 1]
+    assert torch.equal(together[1][0], ImageCache(budget_bytes=10**9).encode(int8, b, False)[0])
+
+
 # ----------------------------------------------------------------------------- the app's side
 def test_explorer_draws_closed_accordions_only_when_opened(git, tmp_path):
     import gradio as gr

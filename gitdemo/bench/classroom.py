@@ -2,11 +2,14 @@
 
 Starts `python app.py` on a free port (offline, GITDEMO_DEFAULT_MODEL=embedded), then per model:
 a lone request (median of 5, after one warm-up), and N simultaneous requests on N distinct Shapes
-scenes from N gradio_client threads (/caption for GIT, /paligemma for PaliGemma): p50, p95, all done,
-and throughput against one at a time (1 / lone latency). Each model runs with the batching engine on
+scenes from N student threads (/caption for GIT, /paligemma for PaliGemma), each with its own session and
+the app's plain HTTP API as a browser would use it: p50, p95, all done, throughput against one at a time
+(1 / lone latency), and the CPU seconds the server and the students used during the burst. Each model runs with the batching engine on
 (the app's default) and off (GITDEMO_ENGINE=0: two compute slots, each request alone, as before).
 Models: the embedded Shapes GIT, a git-base-sized GIT with random weights written by the reference
-(served as the "embedded" model through GITDEMO_EMBEDDED_MODEL), and the embedded Shapes PaliGemma.
+(served as the "embedded" model through GITDEMO_EMBEDDED_MODEL, at the precision the app's "auto" gives a
+Hub checkpoint on this machine: int8 on a CPU), and the embedded Shapes PaliGemma. `--precision fp32`
+(or int8) runs every model at that precision instead.
 """
 from __future__ import annotations
 
@@ -86,37 +89,90 @@ def _images(n: int, tmp: Path) -> list[str]:
     return paths
 
 
-def _request(url: str, family: str, image: str) -> float:
-    from gradio_client import Client, handle_file
+class Student:
+    """One student's browser tab, as light as the browser: its own session, the app's HTTP API (upload, then
+    /gradio_api/call/<endpoint> and its event stream), nothing else. gradio_client is not used here: it spent
+    about 0.5 s of CPU per request in this process, on the same two cores as the server it measures."""
 
-    client = Client(url, analytics_enabled=False, verbose=False)
-    t0 = time.perf_counter()
-    if family == "paligemma":
-        client.predict(handle_file(image), "caption en", api_name="/paligemma")
-    else:
-        client.predict(handle_file(image), api_name="/caption")
-    return time.perf_counter() - t0
+    def __init__(self, url: str, family: str, defaults: list):
+        import secrets
+
+        import httpx
+
+        self.url, self.family, self.defaults = url, family, defaults
+        self.session = secrets.token_hex(5)
+        self.http = httpx.Client(base_url=url, timeout=httpx.Timeout(300.0, connect=30.0))
+
+    def ask(self, image: str) -> None:
+        """Upload the picture, press the button, read the stream to its end; raises on an error event."""
+        with open(image, "rb") as f:
+            uploaded = self.http.post("/gradio_api/upload", files={"files": (Path(image).name, f, "image/png")})
+        uploaded.raise_for_status()
+        picture = {"path": uploaded.json()[0], "meta": {"_type": "gradio.FileData"}}
+        endpoint = _endpoint(self.family)
+        data = [picture, *self.defaults]  # what the page sends: every input's value (the defaults here)
+        if self.family == "paligemma":
+            data[1] = "caption en"
+        joined = self.http.post(f"/gradio_api/call/{endpoint}", json={"data": data, "session_hash": self.session})
+        joined.raise_for_status()
+        event = None
+        with self.http.stream("GET", f"/gradio_api/call/{endpoint}/{joined.json()['event_id']}") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event in ("complete", "error"):
+                    if event == "error":
+                        raise RuntimeError(f"the app answered an error: {line[5:].strip()[:200]}")
+                    return
+        raise RuntimeError(f"the event stream ended without a result (last event: {event})")
+
+    def timed(self, image: str) -> float:
+        t0 = time.perf_counter()
+        self.ask(image)
+        return time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.http.close()
 
 
-def classroom(url: str, family: str, images: list[str]) -> dict:
-    _request(url, family, images[0])  # warm-up (the app's warm start may still be running)
-    lone = statistics.median(_request(url, family, images[i % len(images)]) for i in range(5))
+def _cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of this process (pid None) or of another one (from /proc)."""
+    if pid is None:
+        usage = os.times()
+        return usage.user + usage.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _endpoint(family: str) -> str:
+    return "paligemma" if family == "paligemma" else "caption"
+
+
+def _defaults(url: str, family: str) -> list:
+    """The default values of the endpoint's inputs after the image, from the app's API description."""
+    import httpx
+
+    info = httpx.get(f"{url}/gradio_api/info", timeout=60).json()["named_endpoints"][f"/{_endpoint(family)}"]
+    return [p.get("parameter_default") for p in info["parameters"][1:]]
+
+
+def classroom(url: str, family: str, images: list[str], server_pid: int | None = None) -> dict:
+    defaults = _defaults(url, family)
+    teacher = Student(url, family, defaults)
+    teacher.ask(images[0])  # warm-up (the app's warm start may still be running)
+    lone = statistics.median(teacher.timed(images[i % len(images)]) for i in range(5))
+    teacher.close()
     n = len(images)
     done = [0.0] * n
     errors: list[str] = []
-    from gradio_client import Client, handle_file
-
-    clients = [Client(url, analytics_enabled=False, verbose=False) for _ in range(n)]  # connected before the bell
-    barrier = threading.Barrier(n, timeout=120)
+    students = [Student(url, family, defaults) for _ in range(n)]
+    barrier = threading.Barrier(n + 1, timeout=120)
 
     def student(i: int) -> None:
         barrier.wait()
         t0 = time.perf_counter()
         try:
-            if family == "paligemma":
-                clients[i].predict(handle_file(images[i]), "caption en", api_name="/paligemma")
-            else:
-                clients[i].predict(handle_file(images[i]), api_name="/caption")
+            students[i].ask(images[i])
         except Exception as exc:  # noqa: BLE001 - reported, not hidden
             errors.append(f"{type(exc).__name__}: {exc}")
         done[i] = time.perf_counter() - t0
@@ -124,28 +180,46 @@ def classroom(url: str, family: str, images: list[str]) -> dict:
     threads = [threading.Thread(target=student, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
+    cpu0 = (_cpu_seconds(), _cpu_seconds(server_pid) if server_pid else 0.0)
+    barrier.wait()
     for t in threads:
         t.join()
+    cpu1 = (_cpu_seconds(), _cpu_seconds(server_pid) if server_pid else 0.0)
+    for s in students:
+        s.close()
     all_done = max(done)
     return {"lone_s": lone, "p50_s": float(np.percentile(done, 50)), "p95_s": float(np.percentile(done, 95)),
             "all_done_s": all_done, "throughput_rps": n / all_done, "one_at_a_time_rps": 1 / lone,
             "speedup": (n / all_done) * lone, "p95_over_lone": float(np.percentile(done, 95)) / lone,
+            "server_cpu_s": cpu1[1] - cpu0[1], "client_cpu_s": cpu1[0] - cpu0[0],
             "failed": len(errors), "errors": errors[:3], "n": n}
 
 
 def table(rows: list[tuple[str, str, dict]]) -> list[str]:
     lines = ["| model | engine | lone (s) | p50 (s) | p95 (s) | all done (s) | req/s | vs one at a time | "
-             "p95 / lone |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "p95 / lone | server CPU (s) | students' CPU (s) |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for model, engine, r in rows:
         lines.append(f"| {model} | {engine} | {r['lone_s']:.2f} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | "
                      f"{r['all_done_s']:.2f} | {r['throughput_rps']:.2f} | {r['speedup']:.2f}x | "
-                     f"{r['p95_over_lone']:.1f}x |")
+                     f"{r['p95_over_lone']:.1f}x | {r['server_cpu_s']:.1f} | {r['client_cpu_s']:.1f} |")
         if r["errors"]:
             lines[-1] += f" {r.get('failed')} failed: {r['errors'][0]}"
     return lines
 
 
-def run(n: int, models: list[str], engines: list[str], as_json: bool = False) -> int:
+def _precision_env(model: str, precision: str) -> dict:
+    """GITDEMO_PRECISION for this row: what "auto" gives the model in the app, unless a precision is forced."""
+    if precision != "auto":
+        return {"GITDEMO_PRECISION": precision}
+    if model == "git-base":  # stands in for a Hub checkpoint, which "auto" runs at the machine's default
+        from ..ui.registry import app_precision
+
+        return {"GITDEMO_PRECISION": app_precision()}
+    return {}
+
+
+def run(n: int, models: list[str], engines: list[str], as_json: bool = False, precision: str = "auto") -> int:
     import torch
 
     from .git import write_checkpoint
@@ -161,13 +235,14 @@ def run(n: int, models: list[str], engines: list[str], as_json: bool = False) ->
         for model in models:
             family = "paligemma" if model == "paligemma" else "git"
             env = {"GITDEMO_EMBEDDED_MODEL": str(base)} if model == "git-base" else {}
+            env.update(_precision_env(model, precision))
             for engine in engines:
                 app = App({**env, "GITDEMO_ENGINE": "1" if engine == "on" else "0"}, tmp)
                 try:
-                    r = classroom(app.url, family, images)
+                    r = classroom(app.url, family, images, app.proc.pid)
                 finally:
                     app.close()
-                rows.append((model, engine, r))
+                rows.append((f"{model} ({env.get('GITDEMO_PRECISION', 'auto')})", engine, r))
                 print(f"{model} engine {engine}: {json.dumps(r)}", file=sys.stderr, flush=True)
     lines = [f"{n} simultaneous requests, CPU threads per process: {torch.get_num_threads()}, "
              f"cores: {os.cpu_count()}", "", *table(rows)]
@@ -183,9 +258,11 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default="embedded,git-base,paligemma",
                         help="comma-separated: embedded, git-base, paligemma")
     parser.add_argument("--engine", default="on,off", help="on, off, or both (on,off)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8", "bf16"],
+                        help="auto: what the app gives each model (embedded: fp32, git-base as a Hub model: int8 on CPU)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    return run(args.classroom, args.models.split(","), args.engine.split(","), args.json)
+    return run(args.classroom, args.models.split(","), args.engine.split(","), args.json, args.precision)
 
 
 __all__ = ["classroom", "main", "run", "table"]

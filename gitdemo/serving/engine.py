@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..generation import TOP_K_RECORDED, StreamStep, _prepare, _probs, _settings
+from ..generation import TOP_K_RECORDED, StreamStep, checked_settings, prepare_inputs, sampling_probs
 from ..generation import stream as stream_alone
 from ..models.layers import AttentionRecord, KVCache
+from .caches import keep_rows, merge_caches
 from .image_cache import IMAGE_CACHE
 
 _END = object()
@@ -52,59 +53,11 @@ def _max_batch() -> int:
     return max(1, int(os.environ.get("GITDEMO_BATCH_MAX", "32")))
 
 
-# ----------------------------------------------------------------------------- caches of several rows
-def _pad_left(cache: KVCache, pad: int) -> tuple[list, list, torch.Tensor, torch.Tensor]:
-    """Keys, values, ranks, valid of `cache` with `pad` masked positions in front of every row."""
-    n = cache.length
-    keys, values = [], []
-    for k, v in zip(cache.keys, cache.values):
-        k, v = k[:, :, :n], v[:, :, :n]
-        if pad:
-            k = torch.cat([k.new_zeros(k.shape[0], k.shape[1], pad, k.shape[3]), k], 2)
-            v = torch.cat([v.new_zeros(v.shape[0], v.shape[1], pad, v.shape[3]), v], 2)
-        keys.append(k)
-        values.append(v)
-    ranks, valid = cache.ranks, cache.valid
-    if pad:
-        b = ranks.shape[0]
-        ranks = torch.cat([ranks.new_zeros(b, pad), ranks], 1)
-        valid = torch.cat([valid.new_zeros(b, pad), valid], 1)
-    return keys, values, ranks, valid
-
-
-def merge_caches(caches: list[KVCache]) -> KVCache:
-    """One cache holding the rows of all `caches`, left padded to the longest with masked keys.
-
-    Padding keys are invalid, so the mask rule hides them from every query; each row keeps its own
-    ranks and next position, so new tokens continue each row exactly as they would alone."""
-    length = max(c.length for c in caches)
-    parts = [_pad_left(c, length - c.length) for c in caches]
-    out = KVCache(len(caches[0].keys))
-    for layer in range(len(out.keys)):
-        for store, i in ((out.keys, 0), (out.values, 1)):
-            rows = torch.cat([p[i][layer] for p in parts], 0)
-            buf = rows.new_empty(rows.shape[0], rows.shape[1], length + KVCache.SPARE, rows.shape[3])
-            buf[:, :, :length] = rows
-            store[layer] = buf
-        out.filled[layer] = length
-    out.ranks = torch.cat([p[2] for p in parts], 0)
-    out.valid = torch.cat([p[3] for p in parts], 0)
-    out.next_position = torch.cat([c.next_position for c in caches], 0)
-    return out
-
-
-def keep_rows(cache: KVCache, rows: list[int], trim: int) -> KVCache:
-    """The cache of batch rows `rows` only, without the first `trim` key positions (padding all share)."""
-    index = torch.tensor(rows, dtype=torch.long, device=cache.ranks.device)
-    cache.reorder(index)
-    if trim:
-        n = cache.length
-        for store in (cache.keys, cache.values):
-            for layer, buf in enumerate(store):
-                store[layer] = buf[:, :, trim:n].clone()
-        cache.filled = [n - trim] * len(cache.filled)
-        cache.ranks, cache.valid = cache.ranks[:, trim:], cache.valid[:, trim:]
-    return cache
+def _prefill_chunk() -> int:
+    """New requests prefilled between two decoder steps (GITDEMO_PREFILL_CHUNK, default 8): a burst of
+    thirty is prefilled in chunks, and the rows already running take a step after each chunk, so the
+    first students see words while the last pictures are still being encoded."""
+    return max(1, int(os.environ.get("GITDEMO_PREFILL_CHUNK", "8")))
 
 
 # ----------------------------------------------------------------------------- one request
@@ -137,6 +90,22 @@ def _eos_set(eos) -> frozenset:
     if isinstance(eos, (list, tuple, set, frozenset)):
         return frozenset(int(e) for e in eos)
     return frozenset() if eos is None else frozenset([int(eos)])
+
+
+def _shape(t) -> tuple | None:
+    return None if t is None else tuple(t.shape)
+
+
+def _groups(requests: list[Request]) -> list[list[Request]]:
+    """Requests that can share one prefill: same image and prompt shapes, no padding in the prompt, the
+    same attention recording; in arrival order. The rest go alone."""
+    groups: dict[tuple, list[Request]] = {}
+    for r in requests:
+        padded = r.attention_mask is not None and not bool(r.attention_mask.bool().all())
+        key = (id(r),) if padded else (_shape(r.pixel_values), _shape(r.input_ids), _shape(r.token_type_ids),
+                                       r.record)
+        groups.setdefault(key, []).append(r)
+    return list(groups.values())
 
 
 class Engine:
@@ -189,7 +158,7 @@ class Engine:
                     deadline = time.monotonic() + _window_s()  # a burst: let its other requests arrive
                     while (left := deadline - time.monotonic()) > 0:
                         self._cv.wait(left)
-                room = (_max_batch() if self.batchable else 1) - len(batch)
+                room = min((_max_batch() if self.batchable else 1) - len(batch), _prefill_chunk())
                 new, self._pending = self._pending[:max(room, 0)], self._pending[max(room, 0):]
             model = self._model()
             if model is None:
@@ -208,17 +177,30 @@ class Engine:
             del model
 
     def _admit(self, model, batch, cache, new):
-        """Prefill each new request alone, then merge its cache into the batch's."""
+        """Prefill the new requests (those whose inputs have the same shapes together, in one batch), then
+        merge their caches into the batch's."""
         caches = [] if cache is None else [cache]
+        live = []
         for r in new:
             if r.cancelled.is_set():
                 r.out.put(_END)
-                continue
+            else:
+                live.append(r)
+        for group in _groups(live):
             try:
-                caches.append(self._prefill(model, r))
-                batch.append(r)
-            except Exception as exc:  # noqa: BLE001 - this request's input was bad; the others go on
-                r.out.put(exc)
+                caches.append(self._prefill(model, group))
+                batch.extend(group)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a bad input; below, the others go on without it
+                if len(group) == 1:
+                    group[0].out.put(exc)
+                    continue
+            for r in group:  # find the request that failed: each alone, so only it gets the error
+                try:
+                    caches.append(self._prefill(model, [r]))
+                    batch.append(r)
+                except Exception as exc:  # noqa: BLE001
+                    r.out.put(exc)
         if len(caches) > 1:
             cache = merge_caches(caches)
         elif caches:
@@ -227,21 +209,30 @@ class Engine:
         return batch, cache
 
     @staticmethod
-    def _prefill(model, r: Request) -> KVCache:
-        pixel_values, input_ids, attention_mask, position_ids = _prepare(model, r.pixel_values, r.input_ids,
-                                                                         r.attention_mask)
-        record = AttentionRecord.LAST_ROW if r.record else AttentionRecord.NONE
+    def _prefill(model, group: list[Request]) -> KVCache:
+        """One prefill for requests whose inputs have the same shapes (`_groups`): images through the image
+        cache (`encode_many`), then the decoder over all prompts at once. Each row's result is what its
+        prefill alone gives (rows never see each other; see `encode_many` for int8's vision tower)."""
+        prepared = [prepare_inputs(model, r.pixel_values, r.input_ids, r.attention_mask) for r in group]
+        input_ids, attention_mask, position_ids = (torch.cat([p[i] for p in prepared]) for i in (1, 2, 3))
+        record = AttentionRecord.LAST_ROW if group[0].record else AttentionRecord.NONE
         image_embeds = None
-        if pixel_values is not None:
+        if prepared[0][0] is not None:
             class_token = not getattr(model, "image_tokens_in_prompt", False)
-            image_embeds, r.vision = IMAGE_CACHE.encode(model, pixel_values, record.for_vision(class_token))
-        extra = {} if r.token_type_ids is None else {"token_type_ids": r.token_type_ids.to(input_ids.device)}
+            encoded = IMAGE_CACHE.encode_many(model, [p[0] for p in prepared], record.for_vision(class_token))
+            image_embeds = torch.cat([embeds for embeds, _ in encoded])
+            for r, (_, vision) in zip(group, encoded):
+                r.vision = vision
+        extra = {}
+        if group[0].token_type_ids is not None:
+            extra["token_type_ids"] = torch.cat([r.token_type_ids for r in group]).to(input_ids.device)
         cache = model.new_cache()
         out, _, _ = model.prefill(None, input_ids, attention_mask, position_ids, cache, record,
                                   logits_for=slice(-1, None), image_embeds=image_embeds, **extra)
-        r.own_len = cache.length
-        r.logits = out.logits[:, -1].float()
-        r.attentions = None if out.attentions is None else [a[:, :, -1].float() for a in out.attentions]
+        for i, r in enumerate(group):
+            r.own_len = cache.length
+            r.logits = out.logits[i:i + 1, -1].float()
+            r.attentions = None if out.attentions is None else [a[i:i + 1, :, -1].float() for a in out.attentions]
         return cache
 
     def _emit_and_step(self, model, batch, cache):
@@ -282,7 +273,7 @@ class Engine:
         probs = logits.softmax(-1)
         top_probs, top_ids = probs.topk(min(TOP_K_RECORDED, probs.shape[-1]))
         if r.do_sample:
-            token = torch.multinomial(_probs(logits, r.temperature, r.top_k, r.top_p), 1,
+            token = torch.multinomial(sampling_probs(logits, r.temperature, r.top_k, r.top_p), 1,
                                       generator=r.generator).squeeze(1)
         else:
             token = logits.argmax(-1)
@@ -320,7 +311,7 @@ def stream(model, pixel_values=None, input_ids=None, attention_mask=None, max_ne
                                 temperature, top_k, top_p, seed, generator, eos_token_id, pad_token_id,
                                 output_attentions, num_beams, token_type_ids)
         return
-    max_new_tokens, eos, pad, generator = _settings(model, max_new_tokens, eos_token_id, pad_token_id, seed,
+    max_new_tokens, eos, pad, generator = checked_settings(model, max_new_tokens, eos_token_id, pad_token_id, seed,
                                                     generator, temperature, top_k, top_p, input_ids=input_ids)
     request = Request(pixel_values, input_ids, attention_mask, token_type_ids, int(max_new_tokens), bool(do_sample),
                       temperature, top_k, top_p, generator, _eos_set(eos.tolist()), pad, bool(output_attentions))

@@ -66,26 +66,66 @@ class ImageCache:
 
     def encode(self, model, pixel_values: torch.Tensor, record) -> tuple:
         """`model.encode_image(pixel_values, record)`, from the cache when this image was seen before."""
-        key = image_key(model, pixel_values, record)
+        return self.encode_many(model, [pixel_values], record)[0]
+
+    def encode_many(self, model, pixel_values: list[torch.Tensor], record) -> list[tuple]:
+        """`encode` for several requests' images (each (1, ...)): hits from the cache, the same picture sent
+        by several requests encoded once, and the misses in one batch where the model's rows are independent
+        of each other (float precisions). An int8 model quantizes each input tensor with one scale, so a
+        batch would make an image's tokens depend on its neighbours: there each picture is encoded alone and
+        the cached value stays a function of the key."""
+        keys = [image_key(model, pv, record) for pv in pixel_values]
+        out: list = [None] * len(keys)
+        missing: dict[tuple, list[int]] = {}
         with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return hit
+            for i, key in enumerate(keys):
+                hit = self._items.get(key)
+                if hit is not None:
+                    self._items.move_to_end(key)
+                    self.hits += 1
+                    out[i] = hit
+                else:
+                    missing.setdefault(key, []).append(i)
+        if not missing:
+            return out
+        firsts = [rows[0] for rows in missing.values()]
+        together = getattr(model, "precision", "fp32") != "int8"
+        groups = [firsts] if together else [[i] for i in firsts]
+        values = []
+        for group in groups:
+            values.extend(self._encode_batch(model, [pixel_values[i] for i in group], record))
+        self.encodes += len(firsts)
+        for (key, rows), value in zip(missing.items(), values):
+            self._store(key, value)
+            for i in rows:
+                out[i] = value
+        return out
+
+    @staticmethod
+    def _encode_batch(model, pixel_values: list[torch.Tensor], record) -> list[tuple]:
+        """One `encode_image` call for all the pictures; its outputs split back into one value per picture
+        (copies, so no value keeps the whole batch's memory alive)."""
         with torch.inference_mode():
-            value = model.encode_image(pixel_values.to(model.device), record)
-        self.encodes += 1
+            embeds, vision = model.encode_image(torch.cat(pixel_values).to(model.device), record)
+        n = len(pixel_values)
+        if n == 1:
+            return [(embeds, vision)]
+        frames = 0 if vision is None else vision[0].shape[0] // n  # a video's frames are rows of the vision records
+        return [(embeds[i:i + 1].clone(),
+                 None if vision is None else [a[i * frames:(i + 1) * frames].clone() for a in vision])
+                for i in range(n)]
+
+    def _store(self, key: tuple, value: tuple) -> None:
         size = _nbytes(value)
-        if size <= self.budget:
-            with self._lock:
-                self._items[key] = value
-                self._sizes[key] = size
-                total = sum(self._sizes.values())
-                while total > self.budget and self._items:
-                    old, _ = self._items.popitem(last=False)
-                    total -= self._sizes.pop(old)
-        return value
+        if size > self.budget:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._sizes[key] = size
+            total = sum(self._sizes.values())
+            while total > self.budget and self._items:
+                old, _ = self._items.popitem(last=False)
+                total -= self._sizes.pop(old)
 
     def clear(self) -> None:
         with self._lock:

@@ -48,8 +48,10 @@ def build_demo():
     from . import faithful, registry
     from .i18n import plain_headers, tr
     from .patch_api import register_api
+    from .sessions import lazy_session_configs
     from .tabs import TABS
 
+    lazy_session_configs()  # a class of thirty: new sessions start without building every block's config
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", os.path.join(".gradio", "cached_examples", _examples_fingerprint()))
     offline = "" if registry.hub_online() else (
         " **Offline:** the Hugging Face Hub cannot be reached, so the embedded Shapes model is the default; "

@@ -213,9 +213,9 @@ def _precision_env(model: str, precision: str) -> dict:
     if precision != "auto":
         return {"GITDEMO_PRECISION": precision}
     if model == "git-base":  # stands in for a Hub checkpoint, which "auto" runs at the machine's default
-        from ..ui.registry import app_precision
+        from ..models.precision import default_precision
 
-        return {"GITDEMO_PRECISION": app_precision()}
+        return {"GITDEMO_PRECISION": default_precision()}
     return {}
 
 

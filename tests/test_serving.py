@@ -210,8 +210,9 @@ def test_a_burst_shares_its_prefills(git, monkeypatch):
     kws.append(prepare(model, processor, [images[5]], "what color is the circle?").model_kwargs)
     requests = [_request(model, kw, 8) for kw in kws]
     calls = {"prefill": [], "vision": []}
-    prefill, encode = model.prefill, model.encode_image
-    monkeypatch.setattr(model, "prefill", lambda *a, **k: calls["prefill"].append(a[1].shape[0]) or prefill(*a, **k))
+    prefill, encode = model.prefill_after_image, model.encode_image
+    monkeypatch.setattr(model, "prefill_after_image",
+                        lambda *a, **k: calls["prefill"].append(a[1].shape[0]) or prefill(*a, **k))
     monkeypatch.setattr(model, "encode_image", lambda pv, *a, **k: calls["vision"].append(pv.shape[0]) or
                         encode(pv, *a, **k))
     IMAGE_CACHE.clear()
@@ -224,6 +225,52 @@ def test_a_burst_shares_its_prefills(git, monkeypatch):
     monkeypatch.undo()
     for r, kw in zip(requests, kws):
         same_steps(_drain(r), alone(model, kw, max_new_tokens=8))
+
+
+def test_the_image_block_alone_then_the_prompt_equals_one_prefill(git):
+    """GIT's image tokens see only each other: their keys/values, kept per picture, plus a prefill of the
+    prompt give the logits and attention records of one prefill of both."""
+    from gitdemo.generation import prepare_inputs
+    from gitdemo.models.layers import AttentionRecord
+
+    model, processor = git
+    kw = prepare(model, processor, scenes(1, seed=61), "what color is the circle?").model_kwargs
+    pv, ids, mask, pos = prepare_inputs(model, kw["pixel_values"], kw["input_ids"], None)
+    with torch.inference_mode():
+        joint_cache = model.new_cache()
+        joint, embeds, _ = model.prefill(pv, ids, mask, pos, joint_cache, AttentionRecord.LAST_ROW)
+        block = model.image_block(embeds)
+        n = block.length
+        split = model.prefill_after_image(block, ids, mask, pos, AttentionRecord.LAST_ROW)
+    assert n == embeds.shape[1] and block.length == joint_cache.length
+    torch.testing.assert_close(split.logits, joint.logits[:, n:], atol=1e-4, rtol=1e-4)
+    for a, b in zip(split.attentions, joint.attentions):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    for a, b in zip(block.keys, joint_cache.keys):
+        torch.testing.assert_close(a[:, :, :block.length], b[:, :, :block.length], atol=1e-5, rtol=1e-4)
+    assert torch.equal(block.ranks, joint_cache.ranks) and torch.equal(block.next_position, joint_cache.next_position)
+
+
+def test_a_shared_picture_runs_the_decoder_over_the_words_only(git, monkeypatch):
+    """Second question about the same picture: no vision tower, no image block; exact answers."""
+    model, processor = git
+    image = scenes(1, seed=71)[0]
+    kws = [prepare(model, processor, [image], q).model_kwargs for q in (None, "what shape is red?")]
+    IMAGE_CACHE.clear()
+    engine = E.Engine(model)
+    blocks = []
+    image_block = model.image_block
+    monkeypatch.setattr(model, "image_block", lambda e: blocks.append(e.shape[0]) or image_block(e))
+    requests = [_request(model, kw, 6) for kw in kws]
+    with torch.inference_mode():
+        for r in requests:  # one after the other: the second finds the picture in the cache
+            batch, cache = engine._admit(model, [], None, [r])
+            while batch:
+                batch, cache = engine._emit_and_step(model, batch, cache)
+    assert blocks == [1] and IMAGE_CACHE.hits >= 1
+    monkeypatch.undo()
+    for r, kw in zip(requests, kws):
+        same_steps(_drain(r), alone(model, kw, max_new_tokens=6))
 
 
 def test_a_bad_request_fails_alone_in_its_group(git):

@@ -46,8 +46,26 @@ def merge_caches(caches: list[KVCache]) -> KVCache:
         out.filled[layer] = length
     out.ranks = torch.cat([p[2] for p in parts], 0)
     out.valid = torch.cat([p[3] for p in parts], 0)
-    out.next_position = torch.cat([c.next_position for c in caches], 0)
+    positions = [c.next_position for c in caches]
+    out.next_position = None if any(p is None for p in positions) else torch.cat(positions, 0)
     return out
+
+
+def split_rows(cache: KVCache) -> list[KVCache]:
+    """One cache per batch row, each its own copy of what is filled (no spare room: they are kept, never
+    written to; `merge_caches` makes the buffers a batch writes into)."""
+    n = cache.length
+    rows = []
+    for i in range(cache.ranks.shape[0]):
+        row = KVCache(len(cache.keys))
+        row.keys = [k[i:i + 1, :, :n].clone() for k in cache.keys]
+        row.values = [v[i:i + 1, :, :n].clone() for v in cache.values]
+        row.filled = [n] * len(cache.keys)
+        row.ranks, row.valid = cache.ranks[i:i + 1].clone(), cache.valid[i:i + 1].clone()
+        if cache.next_position is not None:
+            row.next_position = cache.next_position[i:i + 1].clone()
+        rows.append(row)
+    return rows
 
 
 def keep_rows(cache: KVCache, rows: list[int], trim: int) -> KVCache:
@@ -64,4 +82,4 @@ def keep_rows(cache: KVCache, rows: list[int], trim: int) -> KVCache:
     return cache
 
 
-__all__ = ["merge_caches", "keep_rows"]
+__all__ = ["merge_caches", "keep_rows", "split_rows"]

@@ -210,25 +210,33 @@ class Engine:
 
     @staticmethod
     def _prefill(model, group: list[Request]) -> KVCache:
-        """One prefill for requests whose inputs have the same shapes (`_groups`): images through the image
-        cache (`encode_many`), then the decoder over all prompts at once. Each row's result is what its
-        prefill alone gives (rows never see each other; see `encode_many` for int8's vision tower)."""
+        """One prefill for requests whose inputs have the same shapes (`_groups`): pictures through the
+        image cache (`encode_many`), then the decoder over all prompts at once; for GIT the image block's
+        keys/values come from the image cache too and the decoder runs over the prompts' words only.
+        Each row's result is what its prefill alone gives (rows never see each other; see `encode_many`
+        for int8)."""
         prepared = [prepare_inputs(model, r.pixel_values, r.input_ids, r.attention_mask) for r in group]
         input_ids, attention_mask, position_ids = (torch.cat([p[i] for p in prepared]) for i in (1, 2, 3))
         record = AttentionRecord.LAST_ROW if group[0].record else AttentionRecord.NONE
-        image_embeds = None
+        last = slice(-1, None)
+        encoded = None
         if prepared[0][0] is not None:
             class_token = not getattr(model, "image_tokens_in_prompt", False)
-            encoded = IMAGE_CACHE.encode_many(model, [p[0] for p in prepared], record.for_vision(class_token))
-            image_embeds = torch.cat([embeds for embeds, _ in encoded])
-            for r, (_, vision) in zip(group, encoded):
-                r.vision = vision
-        extra = {}
-        if group[0].token_type_ids is not None:
-            extra["token_type_ids"] = torch.cat([r.token_type_ids for r in group]).to(input_ids.device)
-        cache = model.new_cache()
-        out, _, _ = model.prefill(None, input_ids, attention_mask, position_ids, cache, record,
-                                  logits_for=slice(-1, None), image_embeds=image_embeds, **extra)
+            block = getattr(model, "image_block_first", False) and input_ids.shape[1] > 0
+            encoded = IMAGE_CACHE.encode_many(model, [p[0] for p in prepared], record.for_vision(class_token), block)
+            for r, value in zip(group, encoded):
+                r.vision = value[1]
+        if encoded is not None and len(encoded[0]) == 3:  # the image block's keys/values are known
+            cache = merge_caches([value[2] for value in encoded])  # fresh buffers: the cached blocks stay as they are
+            out = model.prefill_after_image(cache, input_ids, attention_mask, position_ids, record, logits_for=last)
+        else:
+            extra = {}
+            if group[0].token_type_ids is not None:
+                extra["token_type_ids"] = torch.cat([r.token_type_ids for r in group]).to(input_ids.device)
+            image_embeds = None if encoded is None else torch.cat([value[0] for value in encoded])
+            cache = model.new_cache()
+            out, _, _ = model.prefill(None, input_ids, attention_mask, position_ids, cache, record, logits_for=last,
+                                      image_embeds=image_embeds, **extra)
         for i, r in enumerate(group):
             r.own_len = cache.length
             r.logits = out.logits[i:i + 1, -1].float()

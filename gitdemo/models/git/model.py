@@ -231,6 +231,36 @@ class GitForCausalLM(GenerativeModel):
         step = self.decode(embeds, ranks_from_ar(torch.cat(ar, 1)), torch.cat(valid, 1), cache, record, logits_for)
         return step, image_embeds, vision_att
 
+    # ------------------------------------------------------------------ the image block on its own
+    # GIT's image tokens attend only to each other, so their keys and values in every decoder layer are a
+    # function of the image alone: a server can keep them per picture (`serving.image_cache`) and
+    # prefill each new prompt on top of them.
+    image_block_first = True
+
+    def image_block(self, image_embeds: torch.Tensor) -> KVCache:
+        """A cache holding the decoder's keys/values of the image tokens (B, N, D) alone."""
+        b, n = image_embeds.shape[:2]
+        cache = self.new_cache()
+        mask, _ = mask_for_new(torch.zeros(b, n, dtype=torch.long, device=image_embeds.device),
+                               torch.ones(b, n, dtype=torch.bool, device=image_embeds.device), cache)
+        x = image_embeds.to(self.dtype)
+        for layer in self.git.encoder.layer:
+            x, _ = layer(x, mask, cache, AttentionRecord.NONE)
+        return cache
+
+    def prefill_after_image(self, cache: KVCache, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                            position_ids: torch.Tensor, output_attentions: AttentionRecord | bool = False,
+                            logits_for: slice | None = None) -> StepOutput:
+        """`prefill`'s text part on top of `image_block`'s cache: the same logits and records as one
+        prefill of image and text (each text token sees the image block and the text before it)."""
+        b, t = input_ids.shape
+        n = cache.length
+        ar = torch.cat([torch.zeros(b, n, dtype=torch.long, device=input_ids.device),
+                        torch.ones(b, t, dtype=torch.long, device=input_ids.device)], 1)
+        cache.next_position = position_ids[:, -1] + 1
+        return self.decode(self.embed_text(input_ids, position_ids).to(self.dtype), ranks_from_ar(ar)[:, n:],
+                           attention_mask.bool(), cache, AttentionRecord.of(output_attentions), logits_for)
+
     def step(self, input_ids: torch.Tensor, cache: KVCache, output_attentions: AttentionRecord | bool = False,
              valid: torch.Tensor | None = None) -> StepOutput:
         """Decode new text tokens (B, Q) after what the cache holds; each new token opens a new rank."""

@@ -94,12 +94,12 @@ class Student:
     /gradio_api/call/<endpoint> and its event stream), nothing else. gradio_client is not used here: it spent
     about 0.5 s of CPU per request in this process, on the same two cores as the server it measures."""
 
-    def __init__(self, url: str, family: str, defaults: list):
+    def __init__(self, url: str, family: str, defaults: list, question: str | None = None):
         import secrets
 
         import httpx
 
-        self.url, self.family, self.defaults = url, family, defaults
+        self.url, self.family, self.defaults, self.question = url, family, defaults, question
         self.session = secrets.token_hex(5)
         self.http = httpx.Client(base_url=url, timeout=httpx.Timeout(300.0, connect=30.0))
 
@@ -109,10 +109,12 @@ class Student:
             uploaded = self.http.post("/gradio_api/upload", files={"files": (Path(image).name, f, "image/png")})
         uploaded.raise_for_status()
         picture = {"path": uploaded.json()[0], "meta": {"_type": "gradio.FileData"}}
-        endpoint = _endpoint(self.family)
+        endpoint = _endpoint(self.family, self.question)
         data = [picture, *self.defaults]  # what the page sends: every input's value (the defaults here)
         if self.family == "paligemma":
-            data[1] = "caption en"
+            data[1] = f"answer en {self.question}" if self.question else "caption en"
+        elif self.question:
+            data[1] = self.question
         joined = self.http.post(f"/gradio_api/call/{endpoint}", json={"data": data, "session_hash": self.session})
         joined.raise_for_status()
         event = None
@@ -144,28 +146,42 @@ def _cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _endpoint(family: str) -> str:
-    return "paligemma" if family == "paligemma" else "caption"
+def _endpoint(family: str, question: str | None = None) -> str:
+    return "paligemma" if family == "paligemma" else "vqa" if question else "caption"
 
 
-def _defaults(url: str, family: str) -> list:
+def _defaults(url: str, family: str, question: str | None) -> list:
     """The default values of the endpoint's inputs after the image, from the app's API description."""
     import httpx
 
-    info = httpx.get(f"{url}/gradio_api/info", timeout=60).json()["named_endpoints"][f"/{_endpoint(family)}"]
+    endpoint = _endpoint(family, question)
+    info = httpx.get(f"{url}/gradio_api/info", timeout=60).json()["named_endpoints"][f"/{endpoint}"]
     return [p.get("parameter_default") for p in info["parameters"][1:]]
 
 
-def classroom(url: str, family: str, images: list[str], server_pid: int | None = None) -> dict:
-    defaults = _defaults(url, family)
-    teacher = Student(url, family, defaults)
+def questions(n: int) -> list[str]:
+    """n different questions about one Shapes picture (what a class asks about the teacher's photo)."""
+    from ..shapes.world import COLOURS, SHAPES
+
+    asked = [f"what color is the {s}?" for s in SHAPES] + [f"what shape is {c}?" for c in COLOURS]
+    asked += [f"is there a {c} {s}?" for c in COLOURS for s in SHAPES] + ["how many shapes are there?"]
+    return [asked[i % len(asked)] for i in range(n)]
+
+
+def classroom(url: str, family: str, images: list[str], server_pid: int | None = None, shared: bool = False) -> dict:
+    """Distinct photos (one caption each), or `shared`: one photo, every student asks their own question."""
+    asked = questions(len(images)) if shared else [None] * len(images)
+    if shared:
+        images = [images[0]] * len(images)
+    defaults = _defaults(url, family, asked[0])
+    teacher = Student(url, family, defaults, asked[0])
     teacher.ask(images[0])  # warm-up (the app's warm start may still be running)
     lone = statistics.median(teacher.timed(images[i % len(images)]) for i in range(5))
     teacher.close()
     n = len(images)
     done = [0.0] * n
     errors: list[str] = []
-    students = [Student(url, family, defaults) for _ in range(n)]
+    students = [Student(url, family, defaults, q) for q in asked]
     barrier = threading.Barrier(n + 1, timeout=120)
 
     def student(i: int) -> None:
@@ -219,7 +235,8 @@ def _precision_env(model: str, precision: str) -> dict:
     return {}
 
 
-def run(n: int, models: list[str], engines: list[str], as_json: bool = False, precision: str = "auto") -> int:
+def run(n: int, models: list[str], engines: list[str], as_json: bool = False, precision: str = "auto",
+        photos: str = "distinct") -> int:
     import torch
 
     from .git import write_checkpoint
@@ -239,12 +256,13 @@ def run(n: int, models: list[str], engines: list[str], as_json: bool = False, pr
             for engine in engines:
                 app = App({**env, "GITDEMO_ENGINE": "1" if engine == "on" else "0"}, tmp)
                 try:
-                    r = classroom(app.url, family, images, app.proc.pid)
+                    r = classroom(app.url, family, images, app.proc.pid, shared=photos == "shared")
                 finally:
                     app.close()
                 rows.append((f"{model} ({env.get('GITDEMO_PRECISION', 'auto')})", engine, r))
                 print(f"{model} engine {engine}: {json.dumps(r)}", file=sys.stderr, flush=True)
-    lines = [f"{n} simultaneous requests, CPU threads per process: {torch.get_num_threads()}, "
+    what = "one shared photo, a question each" if photos == "shared" else "distinct photos, a caption each"
+    lines = [f"{n} simultaneous requests ({what}), CPU threads per process: {torch.get_num_threads()}, "
              f"cores: {os.cpu_count()}", "", *table(rows)]
     if as_json:
         print(json.dumps([{"model": m, "engine": e, **r} for m, e, r in rows]))
@@ -260,9 +278,13 @@ def main(argv=None) -> int:
     parser.add_argument("--engine", default="on,off", help="on, off, or both (on,off)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8", "bf16"],
                         help="auto: what the app gives each model (embedded: fp32, git-base as a Hub model: int8 on CPU)")
+    parser.add_argument("--photos", default="distinct", choices=["distinct", "shared"],
+                        help="distinct: a caption of each student's own photo; shared: the teacher's photo, "
+                             "each student asks a question (GIT /vqa, PaliGemma 'answer en ...')")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    return run(args.classroom, args.models.split(","), args.engine.split(","), args.json, args.precision)
+    return run(args.classroom, args.models.split(","), args.engine.split(","), args.json, args.precision,
+               args.photos)
 
 
 __all__ = ["classroom", "main", "run", "table"]

@@ -4,11 +4,17 @@ A class of thirty asking at once used to run thirty separate decode loops, two a
 worker thread per model owns a running batch:
 
 * a request arriving while the engine is idle waits a short window (GITDEMO_BATCH_WINDOW_MS, default
-  50) so that a burst starts together; later arrivals join the running batch at the next step boundary
+  50) so that a burst starts together; later arrivals join the running batch between decoder steps
   (continuous batching);
-* each new request is prefilled ALONE (batch of one: image tokens from `IMAGE_CACHE`, so a shared photo
-  is encoded once), which is exactly what `generation.stream` computes; its KV cache then joins the
-  batch's cache by left padding (the shorter side gets masked keys in front, see `merge_caches`);
+* newcomers are prefilled in chunks (GITDEMO_PREFILL_CHUNK, default 8); within a chunk, requests whose
+  inputs have the same shapes share one prefill: their pictures go through the image cache together
+  (`IMAGE_CACHE.encode_many`: a picture seen before is not encoded again, and for GIT the decoder's
+  keys/values of its image tokens are kept too, so only the prompt's words run), then the decoder runs
+  once over all their prompts. Each request's cache then joins the batch's by left padding (the shorter
+  side gets masked keys in front, see `caches.merge_caches`);
+* between two chunks the running rows decode for as long as the chunk took to prefill
+  (GITDEMO_DECODE_SHARE), so the first students of a burst get their answers while later pictures are
+  still waiting;
 * every step runs the decoder once for all rows; each row picks its token with its own settings
   (greedy, or sampling with its own seeded generator, temperature, top-k / top-p), its own stop
   condition (eos, max_new_tokens), and gets its own attention record with the batch's padding keys cut
@@ -16,7 +22,9 @@ worker thread per model owns a running batch:
 * finished and cancelled rows (the consumer closed its generator: a user went away) leave the batch at
   the next step; common left padding is then trimmed.
 
-Greedy tokens are the same alone or batched (tests/test_serving.py checks it for GIT and PaliGemma).
+Greedy tokens are the same alone or batched in fp32 (tests/test_serving.py checks it for GIT and
+PaliGemma). int8 quantizes each Linear's input with one scale per call, so in a batched decoder step a
+row's numbers depend slightly on the other rows (docs/results.md measures how often a word changes).
 Models with sliding-window layers (Gemma 2) count key positions, which padding would shift: their
 requests are served one at a time. Beam search and multi-row inputs go to `generation` unchanged.
 """
@@ -54,10 +62,18 @@ def _max_batch() -> int:
 
 
 def _prefill_chunk() -> int:
-    """New requests prefilled between two decoder steps (GITDEMO_PREFILL_CHUNK, default 8): a burst of
-    thirty is prefilled in chunks, and the rows already running take a step after each chunk, so the
-    first students see words while the last pictures are still being encoded."""
+    """New requests prefilled at a time (GITDEMO_PREFILL_CHUNK, default 8): a burst of thirty is prefilled
+    in chunks, with decoding of the rows already running in between (`_decode_share`)."""
     return max(1, int(os.environ.get("GITDEMO_PREFILL_CHUNK", "8")))
+
+
+def _decode_share() -> float:
+    """Decoding time the running rows get per second spent prefilling a chunk of newcomers, before the
+    next chunk is admitted (GITDEMO_DECODE_SHARE, default 1.0). Decoding a row costs far less than
+    prefilling it, so the first chunk of a burst usually finishes its answers before the next chunk
+    starts: the first students are served in a fraction of the burst's time, at the price of a few more
+    (smaller) decoder steps in all. 0: one decoder step per chunk (the fewest steps)."""
+    return max(0.0, float(os.environ.get("GITDEMO_DECODE_SHARE", "1.0")))
 
 
 # ----------------------------------------------------------------------------- one request
@@ -149,6 +165,7 @@ class Engine:
     def _run(self) -> None:
         batch: list[Request] = []
         cache: KVCache | None = None
+        owed = 0.0  # seconds of decoding owed to the running rows for the time spent prefilling newcomers
         while True:
             with self._cv:
                 if not batch and not self._pending:
@@ -159,6 +176,7 @@ class Engine:
                     while (left := deadline - time.monotonic()) > 0:
                         self._cv.wait(left)
                 room = min((_max_batch() if self.batchable else 1) - len(batch), _prefill_chunk())
+                room = room if not batch or owed <= 0 else 0  # running rows first, until they had their share
                 new, self._pending = self._pending[:max(room, 0)], self._pending[max(room, 0):]
             model = self._model()
             if model is None:
@@ -167,12 +185,17 @@ class Engine:
                 return
             try:
                 with torch.inference_mode():
-                    batch, cache = self._admit(model, batch, cache, new)
+                    started = time.monotonic()
+                    if new:
+                        batch, cache = self._admit(model, batch, cache, new)
+                        owed += (time.monotonic() - started) * _decode_share()
+                    started = time.monotonic()
                     batch, cache = self._emit_and_step(model, batch, cache)
+                    owed = max(0.0, owed - (time.monotonic() - started)) if batch else 0.0
             except Exception as exc:  # noqa: BLE001 - the batch fails together; the engine lives on
                 for r in batch:
                     r.out.put(exc)
-                batch, cache = [], None
+                batch, cache, owed = [], None, 0.0
             self.rows = len(batch)
             del model
 

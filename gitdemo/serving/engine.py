@@ -4,7 +4,8 @@ A class of thirty asking at once used to run thirty separate decode loops, two a
 worker thread per model owns a running batch:
 
 * a request arriving while the engine is idle waits a short window (GITDEMO_BATCH_WINDOW_MS, default
-  50) so that a burst starts together; later arrivals join the running batch between decoder steps
+  50) so that a burst starts together, unless it comes alone (more than a second after the previous
+  one): then it starts at once; later arrivals join the running batch between decoder steps
   (continuous batching);
 * newcomers are prefilled in chunks (GITDEMO_PREFILL_CHUNK, default 8); within a chunk, requests whose
   inputs have the same shapes share one prefill: their pictures go through the image cache together
@@ -55,6 +56,9 @@ def enabled() -> bool:
 
 def _window_s() -> float:
     return float(os.environ.get("GITDEMO_BATCH_WINDOW_MS", "50")) / 1000.0
+
+
+BUSY_GAP_S = 1.0  # a request within this long of the previous one is taken as part of a burst
 
 
 def _max_batch() -> int:
@@ -133,6 +137,8 @@ class Engine:
         self._pending: list[Request] = []
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._last_submit = float("-inf")
+        self._busy = False  # the latest request came within BUSY_GAP_S of the one before
         self.rows = 0  # requests in the running batch (tests read it)
         self.steps = 0  # batched decode steps run (tests and the bench read it)
         self.max_rows = 0
@@ -140,6 +146,9 @@ class Engine:
     # -- the consumer side
     def submit(self, request: Request) -> None:
         with self._cv:
+            now = time.monotonic()
+            self._busy = now - self._last_submit < BUSY_GAP_S
+            self._last_submit = now
             self._pending.append(request)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="gitdemo-engine", daemon=True)
@@ -172,7 +181,8 @@ class Engine:
                     if not self._cv.wait_for(lambda: self._pending, timeout=30.0):
                         self._thread = None  # idle: the thread ends; the next request starts another
                         return
-                    deadline = time.monotonic() + _window_s()  # a burst: let its other requests arrive
+                    # a burst: let its other requests arrive (a lone request, long after the last, starts at once)
+                    deadline = time.monotonic() + (_window_s() if self._busy or len(self._pending) > 1 else 0.0)
                     while (left := deadline - time.monotonic()) > 0:
                         self._cv.wait(left)
                 room = min((_max_batch() if self.batchable else 1) - len(batch), _prefill_chunk())

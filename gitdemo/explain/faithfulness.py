@@ -23,12 +23,9 @@ import torch
 
 from ..generation import generate
 from ..pipeline import inputs as pipeline_inputs  # a module, not names: pipeline imports explain.maps too
-from .maps import ImageLayout, default_view, rollout, split_image
+from .maps import DEFAULT_VIEW, VIEW_TITLES, VIEWS, ImageLayout, default_view, rollout, split_image
 from .relevancy import forward, relevancy_rows
 
-VIEWS = ("attention", "rollout", "relevancy")
-DEFAULT_VIEW = "attention"  # the explorer's default map (see docs/faithfulness.md for why)
-VIEW_TITLES = {"attention": "raw attention", "rollout": "attention rollout", "relevancy": "relevancy (Chefer)"}
 MAX_DRAWS = 32  # random draws per fraction, at most
 MAX_FRACTION = 0.5  # never hide more than half the image
 BATCH = 48  # occluded copies per forward

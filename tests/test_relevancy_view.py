@@ -181,3 +181,22 @@ def test_relevancy_says_why_when_it_cannot_be_computed(explorer, tmp_path):
     expl.origin = {}
     caption = _heatmap(explorer, explorer._select(expl, 0, *CONTROLS, "relevancy", []))[1]
     assert "generate again" in caption
+
+
+def test_relevancy_view_over_the_api(app_url):
+    """The explorer's own (undocumented) endpoints, as the browser calls them: build with the relevancy view,
+    then another token (the maps computed once are reused), then back to raw attention."""
+    from gradio_client import Client, handle_file
+
+    client = Client(app_url, analytics_enabled=False, verbose=False)
+    image = handle_file(str(EXAMPLES / "scene_00000.png"))
+    text, data = client.predict(image, api_name="/caption")
+    out = client.predict(image, data, *CONTROLS, "relevancy", [], api_name="/caption_explore")
+    caption = out[10]  # chips, scrubber, step, layer, head, frame, status, mask x 2, heatmap, its caption (no state)
+    n = len(data["tokens"])
+    assert caption.startswith("**Relevancy** (Chefer") and f"Maps of all {n} tokens computed once" in caption
+    note = caption[caption.index("Maps of all"):caption.index("reused.")]
+    out = client.predict(2, *CONTROLS, "relevancy", [], api_name="/caption_token")
+    assert note in out[3] and f"'{text.split()[2]}'" in out[3]  # the same computation, another token
+    out = client.predict(2, *CONTROLS, "attention", [], api_name="/caption_view_7")
+    assert out[1].startswith("Where '") and "Relevancy" not in out[1]

@@ -66,7 +66,7 @@ def _side(name: str, image_path, question, progress, lang: str = "en", precision
 
 
 def _small(x: float) -> str:
-    return f"{x:.1e}" if 0 < x < 1e-3 else f"{x:.4f}"
+    return "0" if x == 0 else f"{x:.1e}" if x < 1e-3 else f"{x:.4f}"
 
 
 def _agreement_line(agree: dict, word: str, ra, rb) -> str:

@@ -280,14 +280,17 @@ def _teacher_forced(model, pixel_values, sequences, prompt_length, attention_mas
         types[:, : token_type_ids.shape[1]] = token_type_ids.to(seq.device)
         extra = _extra(types)
     how = AttentionRecord.FULL if record else AttentionRecord.NONE
-    out, image_embeds, vision = model.prefill(pixel_values, seq, mask, position_ids, None, how, **extra)
+    t = seq.shape[1] - prompt_length
+    # the LM head only where a generated token was produced: the T positions before the last (the vocabulary
+    # is large, the sequence holds every image token)
+    out, image_embeds, vision = model.prefill(pixel_values, seq, mask, position_ids, None, how,
+                                              logits_for=slice(-(t + 1), -1), **extra)
     # GIT puts the image in front of the prompt; PaliGemma's prompt already holds its image tokens
     front = 0 if getattr(model, "image_tokens_in_prompt", False) or image_embeds is None else image_embeds.shape[1]
-    t = seq.shape[1] - prompt_length
     queries = [front + prompt_length - 1 + i for i in range(t)]
     full = [a.detach().float() for a in out.attentions] if record else []
     steps = [[a[:, :, q, : q + 1] for a in full] for q in queries] if record else []
-    logits = out.logits[:, queries].float()
+    logits = out.logits.float()
     return TeacherForced(queries, steps, full, logits, vision, list(out.attentions) if grad else None)
 
 

@@ -1,5 +1,6 @@
 """An `Exploration` (one traced answer: per-token attention, candidates, rollout, mask) and the explorer's
-figures for one selection (`View`): `render`, `mask_figure`, `token_summary`.
+figures for one selection (`View`): `render`, `mask_figure`, `token_summary`. `View.map` picks what the main
+heatmap shows (`maps.VIEWS`: raw attention, rollout, or relevancy once the UI has filled it in).
 
 Everything here is per call: an `Exploration` belongs to one user's `gr.State`.
 """

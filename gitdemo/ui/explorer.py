@@ -4,6 +4,10 @@ It is built from the JSON a generation returns (its `.change` event), so it work
 fresh generation, a beam search or a cached example; all it keeps is one `Exploration` per user, in
 `gr.State`. The model that wrote the result (the JSON's "model_key" or "model") is taken from the one
 cache, and its family picks the teacher-forced pass in `exploration` (the only place that asks).
+
+The main heatmap shows raw attention (the default), rollout or relevancy ("What the heatmap shows"). Relevancy
+needs a backward pass, so `ensure_relevancy` computes it only when that view is chosen, for every token of the
+result at once, and keeps it on the `Exploration` (from the exact model when the answer came from int8).
 """
 from __future__ import annotations
 

@@ -229,22 +229,47 @@ class TeacherForced:
 
     queries: list[int]  # per generated token, the sequence position (image tokens counted) whose output made it
     steps: list[list[torch.Tensor]]  # [token][layer] (B, H, q + 1): that query's attention over keys 0..q
-    full: list[torch.Tensor]  # per layer (B, H, S, S): the whole attention (rollout needs it)
+    full: list[torch.Tensor]  # per layer (B, H, S, S): the whole attention (rollout needs it); [] unless recorded
     logits: torch.Tensor  # (B, T, vocab) float32: the logits at the T query positions
     vision: list[torch.Tensor] | None  # the vision encoder's records, as generation keeps them
+    # grad=True only: per layer (B, H, S, S), the very probabilities each layer multiplied its values by, still in
+    # the autograd graph, so `torch.autograd.grad(logits[b, t, id], attentions)` reaches them (relevancy)
+    attentions: list[torch.Tensor] | None = None
 
 
-@torch.inference_mode()
 def teacher_forced(model, pixel_values, sequences: torch.Tensor, prompt_length: int, attention_mask=None,
-                   token_type_ids=None) -> TeacherForced:
-    """ONE full forward over a finished sequence with attention recorded: the same records incremental
-    decoding would have given (row q of a full forward's attention is exactly what cached step q saw).
+                   token_type_ids=None, record: bool = True, grad: bool = False) -> TeacherForced:
+    """ONE full forward over a finished sequence: the same records incremental decoding would have given
+    (row q of a full forward's attention is exactly what cached step q saw).
 
-    sequences: (B, prompt_length + T) prompt ids then generated ids. attention_mask / token_type_ids cover
-    the prompt (or the whole sequence); generated tokens are real and (PaliGemma) suffix, each its own rank.
-    Used by beam search (records of the winning hypothesis) and by the explorer (`explain.trace`).
+    sequences: (B, prompt_length + T) prompt ids then generated ids; with one row and B > 1 images
+    (pixel_values (B, ...): e.g. occluded copies) the row serves every image. attention_mask / token_type_ids
+    cover the prompt (or the whole sequence); generated tokens are real and (PaliGemma) suffix, each its own rank.
+    record: keep the attention (`steps`, `full`); False runs the fused path and gives only the logits.
+    grad: run with autograd on and keep `attentions` in the graph (implies record). The loaded weights are
+    frozen, so the pixel values become a leaf that requires grad: that alone puts the attention probabilities
+    into the graph, with no hook and no change to the model. Otherwise the pass runs under inference mode.
+    Used by beam search (records of the winning hypothesis), the explorer (`explain.trace`) and the
+    gradient / deletion views (`explain.relevancy`, `explain.faithfulness`).
     """
+    if not grad:
+        with torch.inference_mode():
+            return _teacher_forced(model, pixel_values, sequences, prompt_length, attention_mask, token_type_ids,
+                                   record, False)
+    with torch.inference_mode(False), torch.enable_grad():
+        if pixel_values is not None:  # a fresh leaf (a clone: the caller's tensor may come from inference mode)
+            pixel_values = pixel_values.detach().clone().to(model.device, model.dtype).requires_grad_(True)
+        return _teacher_forced(model, pixel_values, sequences, prompt_length, attention_mask, token_type_ids,
+                               True, True)
+
+
+def _teacher_forced(model, pixel_values, sequences, prompt_length, attention_mask, token_type_ids, record,
+                    grad) -> TeacherForced:
     seq = sequences.to(model.device)
+    if pixel_values is not None:
+        pixel_values = pixel_values.to(model.device)
+        if seq.shape[0] == 1 < pixel_values.shape[0]:  # one text for a batch of images
+            seq = seq.expand(pixel_values.shape[0], -1)
     mask = torch.ones_like(seq)
     if attention_mask is not None:
         mask[:, : attention_mask.shape[1]] = attention_mask.to(seq.device)
@@ -254,18 +279,19 @@ def teacher_forced(model, pixel_values, sequences: torch.Tensor, prompt_length: 
         types = torch.ones_like(seq)
         types[:, : token_type_ids.shape[1]] = token_type_ids.to(seq.device)
         extra = _extra(types)
-    if pixel_values is not None:
-        pixel_values = pixel_values.to(model.device)
-    out, image_embeds, vision = model.prefill(pixel_values, seq, mask, position_ids, None, AttentionRecord.FULL,
-                                              **extra)
+    how = AttentionRecord.FULL if record else AttentionRecord.NONE
+    t = seq.shape[1] - prompt_length
+    # the LM head only where a generated token was produced: the T positions before the last (the vocabulary
+    # is large, the sequence holds every image token)
+    out, image_embeds, vision = model.prefill(pixel_values, seq, mask, position_ids, None, how,
+                                              logits_for=slice(-(t + 1), -1), **extra)
     # GIT puts the image in front of the prompt; PaliGemma's prompt already holds its image tokens
     front = 0 if getattr(model, "image_tokens_in_prompt", False) or image_embeds is None else image_embeds.shape[1]
-    t = seq.shape[1] - prompt_length
     queries = [front + prompt_length - 1 + i for i in range(t)]
-    full = [a.float() for a in out.attentions]
-    steps = [[a[:, :, q, : q + 1] for a in full] for q in queries]
-    logits = out.logits[:, queries].float()
-    return TeacherForced(queries, steps, full, logits, vision)
+    full = [a.detach().float() for a in out.attentions] if record else []
+    steps = [[a[:, :, q, : q + 1] for a in full] for q in queries] if record else []
+    logits = out.logits.float()
+    return TeacherForced(queries, steps, full, logits, vision, list(out.attentions) if grad else None)
 
 
 def _attach_attentions(model, pixel_values, result: GenerateOutput, attention_mask, token_type_ids=None):

@@ -65,15 +65,15 @@ def browser_page(app_url):
         yield page, leaked
 
 
-def _shot(page, name: str) -> None:
-    """A full-page screenshot, shrunk and palette-compressed for the README."""
+def _shot(page, name: str, folder: Path = SHOTS) -> None:
+    """A full-page screenshot, shrunk and palette-compressed for the README (or the docs: `folder`)."""
     from PIL import Image
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     im = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
     width = 1000
     im = im.resize((width, round(im.height * width / im.width)), Image.Resampling.LANCZOS)
-    im.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(SHOTS / f"{name}.png", optimize=True)
+    im.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(folder / f"{name}.png", optimize=True)
 
 
 def _value(page, selector: str) -> str:

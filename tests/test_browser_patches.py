@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from test_app_browser import EXAMPLES, TIMEOUT, TRUTH, _shot, _wait_value, browser_page  # noqa: F401
+from test_app_browser import ROOT, EXAMPLES, TIMEOUT, TRUTH, _shot, _wait_value, browser_page  # noqa: F401
+
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
+
+
+def _caption_has(page, selector: str, text: str) -> None:
+    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
+                           arg=[selector, text], timeout=TIMEOUT)
 
 
 def test_click_a_patch_draws_its_readers(browser_page):  # noqa: F811
@@ -48,4 +55,39 @@ def test_compare_tab_two_models_one_scale(browser_page):  # noqa: F811
     page.wait_for_function("() => document.querySelector('#compare-caption').innerText.includes(\"'circle'\")",
                            timeout=TIMEOUT)
     _shot(page, "compare")
+    # the same model twice, exact against int8: both answers, each side's precision, and how far they agree
+    page.locator("#compare-model-b input").click()
+    page.get_by_role("option", name="Shapes (embedded, works offline)", exact=True).click()
+    page.locator("#compare-precision-a").get_by_text("exact (fp32)", exact=True).click()
+    page.locator("#compare-precision-b").get_by_text("int8 (fast, CPU)", exact=True).click()
+    page.click("#compare-run")
+    _caption_has(page, "#compare-caption", "Agreement:")
+    _caption_has(page, "#compare-caption", "int8 (fast, CPU)")
+    caption = page.inner_text("#compare-caption")
+    assert "(Shapes (embedded, works offline), exact (fp32))" in caption
+    assert "(Shapes (embedded, works offline), int8 (fast, CPU))" in caption
+    assert "Agreement: the same answer" in caption  # measured: the embedded GIT's int8 caption is its fp32 one
+    _wait_value(page, "#compare-text-b", TRUTH[name]["caption"])
+    _shot(page, "compare-precision", DOCS_SHOTS)
+    assert not leaked
+
+
+def test_relevancy_view_in_the_explorer(browser_page):  # noqa: F811
+    """Choose relevancy for the main heatmap: it is computed on demand and replaces raw attention."""
+    page, leaked = browser_page
+    name = "scene_00001.png"
+    page.get_by_role("tab", name="Caption").click()
+    page.set_input_files("#caption-image input[type=file]", str(EXAMPLES / name))
+    page.wait_for_selector("#caption-image img")
+    page.click("#caption-run")
+    _wait_value(page, "#caption-text", TRUTH[name]["caption"])
+    _caption_has(page, "#caption-heatmap-caption", "Where '")
+    raw = page.locator("#caption-heatmap img").first.get_attribute("src")
+    page.locator("#caption-map input").click()
+    page.get_by_role("option", name="relevancy (gradient-weighted; computed on demand)").click()
+    _caption_has(page, "#caption-heatmap-caption", "Relevancy (Chefer, Gur & Wolf 2021)")
+    assert page.locator("#caption-heatmap img").first.get_attribute("src") != raw
+    page.locator("#caption-chips label").nth(2).click()  # another token: the maps computed once are reused
+    _caption_has(page, "#caption-heatmap-caption", f"Where '{TRUTH[name]['caption'].split()[2]}' looked (relevancy")
+    _shot(page, "relevancy", DOCS_SHOTS)
     assert not leaked

@@ -325,7 +325,7 @@ def test_explorer_draws_closed_accordions_only_when_opened(git, tmp_path):
     payload = {"model": registry.EMBEDDED, **run(model, processor, [image], None, max_new_tokens=3).to_json()}
     with gr.Blocks(analytics_enabled=False):
         explorer = Explorer("lazy-test")
-    controls = ("mean", "mean", True, True, 0.5, "viridis", 1)
+    controls = ("mean", "mean", True, True, 0.5, "viridis", 1, "attention")
     shown = [n for n in FIGURES if explorer.slots.get(n) is not None]
 
     def figure(out, name):  # the image value of a figure slot in a handler's outputs

@@ -23,12 +23,9 @@ import torch
 
 from ..generation import generate
 from ..pipeline import inputs as pipeline_inputs  # a module, not names: pipeline imports explain.maps too
-from .maps import ImageLayout, default_view, rollout, split_image
-from .relevancy import forward, relevancy_matrix
+from .maps import DEFAULT_VIEW, VIEW_TITLES, VIEWS, ImageLayout, default_view, rollout, split_image
+from .relevancy import forward, relevancy_rows
 
-VIEWS = ("attention", "rollout", "relevancy")
-DEFAULT_VIEW = "attention"  # the explorer's default map (see docs/faithfulness.md for why)
-VIEW_TITLES = {"attention": "raw attention", "rollout": "attention rollout", "relevancy": "relevancy (Chefer)"}
 MAX_DRAWS = 32  # random draws per fraction, at most
 MAX_FRACTION = 0.5  # never hide more than half the image
 BATCH = 48  # occluded copies per forward
@@ -40,17 +37,14 @@ def view_maps(model, inputs, token_ids: list[int], steps: list[int] | None = Non
     steps = list(range(len(token_ids))) if steps is None else list(steps)
     layout = inputs.layout
     out: dict[str, list[np.ndarray]] = {v: [] for v in VIEWS}
-    with torch.enable_grad():
-        fw = forward(model, inputs, token_ids, record=True)
-        att = [a.detach() for a in fw.attentions]
-        roll = rollout([a.float().cpu() for a in att])
-        for k, t in enumerate(steps):
-            q = fw.queries[t]
-            out["attention"].append(default_view(torch.stack([a[0, :, q].float() for a in att]).cpu(), layout))
-            out["rollout"].append(split_image(roll[q], layout))
-            target = fw.logits[0, t, int(token_ids[t])]
-            grads = torch.autograd.grad(target, fw.attentions, retain_graph=k < len(steps) - 1)
-            out["relevancy"].append(split_image(relevancy_matrix(att, [g.detach() for g in grads])[q].cpu(), layout))
+    fw = forward(model, inputs, token_ids, grad=True)
+    att = [a.cpu() for a in fw.full]
+    roll = rollout(att)
+    for t in steps:
+        q = fw.queries[t]
+        out["attention"].append(default_view(torch.stack([a[0, :, q] for a in att]), layout))
+        out["rollout"].append(split_image(roll[q], layout))
+    out["relevancy"] = [split_image(row, layout) for row in relevancy_rows(fw, token_ids, steps)]
     return out
 
 

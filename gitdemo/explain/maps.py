@@ -16,6 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+# the maps a token's heatmap can show; the default is the one the deletion test justifies (docs/faithfulness.md)
+VIEWS = ("attention", "rollout", "relevancy")
+DEFAULT_VIEW = "attention"
+VIEW_TITLES = {"attention": "raw attention", "rollout": "attention rollout", "relevancy": "relevancy (Chefer)"}
+
 
 @dataclass(frozen=True)
 class ImageLayout:
@@ -124,5 +129,5 @@ def vision_cls_maps(vision_attentions: list[torch.Tensor], layout: ImageLayout, 
     return maps
 
 
-__all__ = ["ImageLayout", "stack_step", "select", "split_image", "default_view", "image_share", "frame_split",
+__all__ = ["VIEWS", "DEFAULT_VIEW", "VIEW_TITLES", "ImageLayout", "stack_step", "select", "split_image", "default_view", "image_share", "frame_split",
            "rollout", "vision_cls_maps"]

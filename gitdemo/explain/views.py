@@ -1,5 +1,6 @@
 """An `Exploration` (one traced answer: per-token attention, candidates, rollout, mask) and the explorer's
-figures for one selection (`View`): `render`, `mask_figure`, `token_summary`.
+figures for one selection (`View`): `render`, `mask_figure`, `token_summary`. `View.map` picks what the main
+heatmap shows (`maps.VIEWS`: raw attention, rollout, or relevancy once the UI has filled it in).
 
 Everything here is per call: an `Exploration` belongs to one user's `gr.State`.
 """
@@ -12,7 +13,7 @@ import torch
 from PIL import Image
 
 from .. import viz
-from .maps import ImageLayout, default_view, image_share, select, split_image, vision_cls_maps
+from .maps import DEFAULT_VIEW, VIEWS, ImageLayout, default_view, image_share, select, split_image, vision_cls_maps
 
 
 @dataclass
@@ -30,6 +31,12 @@ class Exploration:
     vision_cls: list[torch.Tensor] | None  # per vision layer (F, H, 1, n): CLS query -> all tokens
     mask: np.ndarray  # (S, S) bool
     segments: list[viz.Segment] = field(default_factory=list)
+    # relevancy (Chefer et al.) per generated token (F, rows, cols): it needs a backward pass, so the UI fills it
+    # on demand (all tokens at once) the first time the view is chosen, then every token reuses it
+    relevancy: list[np.ndarray] | None = None
+    relevancy_note: str = ""  # how it was computed (model precision, seconds), for the caption
+    relevancy_error: str = ""  # why it could not be computed (the last try), for the caption
+    origin: dict = field(default_factory=dict)  # what the UI needs to rebuild the input; explain never reads it
 
     @property
     def num_layers(self) -> int:
@@ -59,6 +66,7 @@ class View:
     opacity: float = 0.5
     cmap: str = "viridis"
     frame: int = 1  # counted from 1 (video)
+    map: str = DEFAULT_VIEW  # what the main heatmap shows: one of maps.VIEWS
 
     def normalised(self, expl: Exploration) -> "View":
         """Clamp to what this exploration has (indices from the UI or the API may be anything)."""
@@ -69,6 +77,7 @@ class View:
         v.frame = int(min(max(int(v.frame or 1), 1), expl.layout.num_frames))
         v.opacity = float(min(max(float(v.opacity), 0.0), 1.0))
         v.cmap = v.cmap if v.cmap in viz.CMAPS else "viridis"
+        v.map = v.map if v.map in VIEWS else DEFAULT_VIEW
         return v
 
 
@@ -103,6 +112,25 @@ def _maps(expl: Exploration, att: torch.Tensor, layer, head, view: View) -> np.n
     return split_image(select(att, layer, head), expl.layout, renormalise=view.drop_sink)
 
 
+def _main_maps(expl: Exploration, att, layer, head, view: View, desc: str) -> tuple[np.ndarray, str, str]:
+    """The main heatmap's maps (F, rows, cols) for `view.map`, what they are, and a note for the caption."""
+    if view.map == "rollout":
+        return (expl.rollout[view.token], "attention rollout (all layers, heads averaged, residual path mixed in)",
+                "**Attention rollout** (Abnar & Zuidema): attention multiplied through all layers with the residual "
+                "path; the layer and head choices apply to raw attention only.")
+    if view.map == "relevancy":
+        if expl.relevancy is not None:
+            return (expl.relevancy[view.token], "relevancy (Chefer et al. 2021)",
+                    "**Relevancy** (Chefer, Gur & Wolf 2021): each attention edge of every layer weighted by how much "
+                    "strengthening it raises this token's logit (gradient x attention, negatives clipped, heads "
+                    "averaged), multiplied through the layers; bright = pushed the model towards this token. The "
+                    "layer and head choices apply to raw attention only. " + expl.relevancy_note)
+        why = expl.relevancy_error or "it has not been computed for this result."
+        return (_maps(expl, att, layer, head, view), desc,
+                f"**Relevancy is not available here:** {why} The heatmap shows raw attention instead.")
+    return _maps(expl, att, layer, head, view), desc, ""
+
+
 def render(expl: Exploration, view: View, only=None) -> dict[str, viz.Figure | None]:
     """The figures of the explorer for one token and one view setting: all of them, or those named in
     `only` (the explorer draws what sits in closed accordions only when they are opened)."""
@@ -112,10 +140,11 @@ def render(expl: Exploration, view: View, only=None) -> dict[str, viz.Figure | N
     att, token = expl.steps[i], expl.tokens[i]
     layer, head = _index(view.layer), _index(view.head)
     desc = _describe(view)
-    grids = _maps(expl, att, layer, head, view)  # (F, rows, cols)
+    grids, desc, note = _main_maps(expl, att, layer, head, view, desc)  # (F, rows, cols)
     where = f" (frame {view.frame})" if expl.is_video else ""
     figs: dict[str, viz.Figure | None] = {}
-    figs["heatmap"] = viz.heatmap(expl.frames[f], grids[f], token, view.opacity, view.cmap, desc + where)
+    fig = viz.heatmap(expl.frames[f], grids[f], token, view.opacity, view.cmap, desc + where)
+    figs["heatmap"] = viz.Figure(fig.image, f"{note}\n\n{fig.caption}" if note else fig.caption)
 
     if want("layers"):
         _multiples(figs, expl, att, view, layer, head, f, token, where)

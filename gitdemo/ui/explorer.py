@@ -4,10 +4,16 @@ It is built from the JSON a generation returns (its `.change` event), so it work
 fresh generation, a beam search or a cached example; all it keeps is one `Exploration` per user, in
 `gr.State`. The model that wrote the result (the JSON's "model_key" or "model") is taken from the one
 cache, and its family picks the teacher-forced pass in `exploration` (the only place that asks).
+
+The main heatmap shows raw attention (the default), rollout or relevancy ("What the heatmap shows"). Relevancy
+needs a backward pass, so `ensure_relevancy` computes it only when that view is chosen, for every token of the
+result at once, and keeps it on the `Exploration` (from the exact model when the answer came from int8).
 """
 from __future__ import annotations
 
+import logging
 import os
+import time
 from dataclasses import dataclass
 
 import gradio as gr
@@ -15,15 +21,22 @@ import numpy as np
 
 from .. import explain, viz
 from . import gpu, registry
+from ..errors import GitDemoError
+from ..explain.maps import DEFAULT_VIEW, VIEWS
+from ..explain.relevancy import relevancy
 from ..explain.trace import trace
 from ..explain.views import Exploration, View, mask_figure, render, token_summary
+from ..pipeline import inputs as pipeline_inputs
 from .controls import EXPLORE, guard, open_images, open_video, progress_callback
 from .faithful import TestThisMap
 from .i18n import tr
 from .patches import PatchPanel
 
+log = logging.getLogger(__name__)
 STATE_TTL_S = int(os.environ.get("GITDEMO_STATE_TTL_S", "3600"))
 FIGURES = ("heatmap", "topk", "share", "layers", "heads", "rollout", "frames", "vision")
+MAP_LABELS = {"attention": "raw attention (default)", "rollout": "attention rollout",
+              "relevancy": "relevancy (gradient-weighted; computed on demand)"}
 # figures inside closed accordions: drawn when their accordion opens (.expand), not on every click
 LAZY = {"layers": ("layers", "heads"), "rollout": ("rollout",), "vision": ("vision",), "mask": ()}
 
@@ -41,14 +54,59 @@ def _slot(label: str, elem_id: str, height: int | None = None) -> Slot:
     return Slot(image, caption)
 
 
+def _model_input(loaded: registry.Loaded, media, prompt, video: bool):
+    """(images, prompt) as the model that wrote a result read them: PaliGemma one image and its prompt; GIT the
+    frames (or image) and its question."""
+    if loaded.family == registry.PALIGEMMA:
+        return open_images(media)[0], prompt or ""
+    return (open_video(media, loaded.model.config.num_frames).frames if video else open_images(media)), prompt
+
+
 def exploration(loaded: registry.Loaded, media, payload: dict, video: bool = False) -> Exploration:
     """The teacher-forced pass over [image; prompt; the result's tokens] (one `trace` for every family)."""
     ids = [int(t["id"]) for t in payload["tokens"]]
-    if loaded.family == registry.PALIGEMMA:
-        return trace(loaded.model, loaded.processor, open_images(media)[0], payload.get("prompt") or "", ids,
-                     registry.short_name(loaded.name))
-    images = open_video(media, loaded.model.config.num_frames).frames if video else open_images(media)
-    return trace(loaded.model, loaded.processor, images, payload.get("question"), ids, loaded.name)
+    pali = loaded.family == registry.PALIGEMMA
+    prompt = payload.get("prompt") if pali else payload.get("question")
+    images, prompt = _model_input(loaded, media, prompt, video)
+    expl = trace(loaded.model, loaded.processor, images, prompt, ids,
+                 registry.short_name(loaded.name) if pali else loaded.name)
+    expl.origin = {"key": loaded.name, "precision": loaded.precision, "media": media, "prompt": prompt,
+                   "video": video}
+    return expl
+
+
+def _relevancy_maps(loaded: registry.Loaded, origin: dict, token_ids: list[int]) -> list[np.ndarray]:
+    images, prompt = _model_input(loaded, origin["media"], origin["prompt"], origin["video"])
+    return relevancy(loaded.model, pipeline_inputs.prepare(loaded.model, loaded.processor, images, prompt), token_ids)
+
+
+def ensure_relevancy(expl: Exploration, progress=None) -> None:
+    """Relevancy maps of every token of the result, computed once (one forward, one backward per token) and kept
+    on the `Exploration`, so other tokens and settings reuse them; on failure `relevancy_error` says why."""
+    if expl is None or expl.relevancy is not None:
+        return
+    origin = expl.origin
+    if not origin:
+        expl.relevancy_error = "this result carries no input to recompute it from; generate again."
+        return
+    precision, note = origin["precision"], ""
+    if precision == "int8":  # int8 layers give no gradients: the exact copy of the same checkpoint does
+        precision, note = "fp32", " computed on the exact (fp32) model: int8 layers give no gradients;"
+    try:
+        loaded = registry.CACHE.load(origin["key"], progress, precision)
+        t0 = time.perf_counter()
+        maps = gpu.traced(_relevancy_maps, loaded, origin, expl.token_ids)  # on a lent GPU under ZeroGPU
+        seconds = time.perf_counter() - t0
+    except GitDemoError as exc:
+        expl.relevancy_error = registry.scrub(str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - a failed view falls back to raw attention; the server lives on
+        log.exception("relevancy failed")
+        expl.relevancy_error = f"the backward pass failed ({type(exc).__name__})."
+        return
+    expl.relevancy, expl.relevancy_error = maps, ""
+    expl.relevancy_note = (f"Maps of all {len(maps)} tokens{note} computed once for this result in {seconds:.2f} s "
+                           f"(one forward, one backward per token), then reused.")
 
 
 def _precision_note(precision: str) -> str:
@@ -98,6 +156,8 @@ class Explorer:
                 self.head = gr.Dropdown([("mean over heads", "mean"), ("max over heads", "max")], value="mean",
                                         label=tr("Head"), elem_id=f"{key}-head")
                 self.cmap = gr.Dropdown(list(viz.CMAPS), value="viridis", label=tr("Colour map (colour-blind safe)"))
+                self.map = gr.Dropdown([(tr(MAP_LABELS[v]), v) for v in VIEWS], value=DEFAULT_VIEW,
+                                       label=tr("What the heatmap shows"), elem_id=f"{key}-map")
                 self.frame = gr.Slider(1, 6, value=1, step=1, precision=0, label=tr("Frame"), visible=video,
                                        elem_id=f"{key}-frame")
             with gr.Row():
@@ -129,13 +189,20 @@ class Explorer:
     # -- the view from the controls
     @property
     def controls(self) -> list:
-        return [self.layer, self.head, self.drop_sink, self.shared, self.opacity, self.cmap, self.frame]
+        return [self.layer, self.head, self.drop_sink, self.shared, self.opacity, self.cmap, self.frame, self.map]
 
     @staticmethod
-    def view(token, layer, head, drop_sink, shared, opacity, cmap, frame) -> View:
+    def view(token, layer, head, drop_sink, shared, opacity, cmap, frame, map_=DEFAULT_VIEW) -> View:
         return View(token=int(token or 0), layer=layer, head=head, drop_sink=bool(drop_sink), shared_scale=bool(shared),
                     opacity=float(opacity if opacity is not None else 0.5), cmap=cmap or "viridis",
-                    frame=int(frame or 1))
+                    frame=int(frame or 1), map=map_ or DEFAULT_VIEW)
+
+    @staticmethod
+    def _render(expl: Exploration, view: View, only=None, progress=None) -> dict:
+        """`render`, with the relevancy maps computed first when the view shows them and they are missing."""
+        if view.map == "relevancy":
+            ensure_relevancy(expl, progress)
+        return render(expl, view, only=only)
 
     @property
     def figure_outputs(self) -> list:
@@ -206,7 +273,7 @@ class Explorer:
         view = self.view(0, *controls).normalised(expl)
         if expl.is_video:  # start on the frame the first token looks at most
             view.frame = 1 + int(np.argmax(explain.frame_split(expl.steps[0], expl.layout)))
-        figs = render(expl, view, only=self._only(opened))
+        figs = self._render(expl, view, self._only(opened), progress_callback(progress))
         mask_values = self._mask_values(expl) if opened is None or "mask" in opened else [gr.skip(), gr.skip()]
         layers = [("mean of all layers", "mean")] + [(f"layer {i}", str(i)) for i in range(1, expl.num_layers + 1)]
         heads = [("mean over heads", "mean"), ("max over heads", "max")] + \
@@ -225,7 +292,7 @@ class Explorer:
             raise gr.Error("Generate something first: there is nothing to explore yet.")
         view = self.view(index, *controls).normalised(expl)
         return [view.token + 1, token_summary(expl, view)] + \
-            self._figure_values(render(expl, view, only=self._only(opened)))
+            self._figure_values(self._render(expl, view, self._only(opened)))
 
     def _scrub(self, expl, step, *rest):
         controls, opened = self._split(rest)
@@ -233,14 +300,14 @@ class Explorer:
             raise gr.Error("Generate something first: there is nothing to explore yet.")
         view = self.view(int(step or 1) - 1, *controls).normalised(expl)
         return [view.token, token_summary(expl, view)] + \
-            self._figure_values(render(expl, view, only=self._only(opened)))
+            self._figure_values(self._render(expl, view, self._only(opened)))
 
     def _redraw(self, expl, index, *rest):
         controls, opened = self._split(rest)
         if expl is None:
             return self._figure_values(None)
-        return self._figure_values(render(expl, self.view(index, *controls).normalised(expl),
-                                          only=self._only(opened)))
+        return self._figure_values(self._render(expl, self.view(index, *controls).normalised(expl),
+                                                self._only(opened)))
 
     def wire(self, media, payload: gr.JSON) -> None:
         """Build the explorer whenever the tab's JSON result changes; then react to clicks and controls."""
@@ -258,9 +325,10 @@ class Explorer:
         self.scrubber.input(guard(self._scrub), [self.state, self.scrubber, *self.controls, self.open],
                             [self.chips, self.step_text, *self.figure_outputs], api_name=f"{k}_step",
                             show_progress="hidden", trigger_mode="always_last", **common)
-        for i, control in enumerate(self.controls):
+        for i, control in enumerate(self.controls):  # the map: relevancy's first backward pass can take a moment
             control.input(guard(self._redraw), [self.state, self.chips, *self.controls, self.open],
-                          self.figure_outputs, api_name=f"{k}_view_{i}", show_progress="hidden",
+                          self.figure_outputs, api_name=f"{k}_view_{i}",
+                          show_progress="minimal" if control is self.map else "hidden",
                           trigger_mode="always_last", **common)
         for section, acc in self.accordions.items():  # lazy figures: drawn when opened
             acc.expand(guard(self._expand(section)), [self.open, self.state, self.chips, *self.controls],

@@ -81,6 +81,11 @@ TABLE: dict[str, tuple[str, str]] = {
     "Comparison data, as the API returns it (JSON)": ("بيانات المقارنة كما تعيدها الواجهة البرمجية (JSON)",
                                                       "比较数据,与 API 返回的相同(JSON)"),
     "Comparison": ("المقارنة", "比较"),
+    "Precision of model A": ("دقة حساب النموذج أ", "模型 A 的计算精度"),
+    "Precision of model B": ("دقة حساب النموذج ب", "模型 B 的计算精度"),
+    "Pick the same model twice with two precisions (exact fp32 vs int8) to see what the fast arithmetic changes.": (
+        "اختر النموذج نفسه مرتين بدقتين مختلفتين (fp32 الدقيقة مقابل int8) لترى ما يغيّره الحساب السريع.",
+        "把同一个模型选两次、用两种精度(精确的 fp32 与 int8),看看快速运算改变了什么。"),
     # the explorer
     "### Attention explorer\nWhere did the model look while it wrote each token? Attention shows where information "
     "*could* flow, not *why* the model decided.": (
@@ -114,6 +119,11 @@ TABLE: dict[str, tuple[str, str]] = {
         "انقر مربعًا من الصورة: تُظهر الأعمدة مقدار ما قرأه كل رمز مولَّد من تلك الرقعة.",
         "点击图片上的一个方格:柱状图显示每个生成的词元读了该图块多少。"),
     "Per layer": ("لكل طبقة", "逐层"),
+    "What the heatmap shows": ("ما تعرضه خريطة الحرارة", "热力图显示的内容"),
+    "raw attention (default)": ("الانتباه الخام (الافتراضي)", "原始注意力(默认)"),
+    "attention rollout": ("الانتباه المتراكم", "注意力展开"),
+    "relevancy (gradient-weighted; computed on demand)": ("الصلة (موزونة بالتدرّج؛ تُحسب عند الطلب)",
+                                                          "相关性(按梯度加权;按需计算)"),
 }
 
 

@@ -2,19 +2,23 @@
 chosen word the two heatmaps on ONE colour scale (`explain.compare.shared_scale`).
 
 Any two models the app offers: the embedded Shapes GIT, the Hub's GIT checkpoints, PaliGemma (embedded or
-Hub). GIT gets the question as its prompt (none: a caption); PaliGemma gets `answer en <question>` or
-`caption en`.
+Hub), each at a precision of its own (`registry.precision_choices()`: "auto", exact "fp32", "int8" on a CPU...),
+so one model against itself at fp32 and int8 is a comparison too. GIT gets the question as its prompt (none: a
+caption); PaliGemma gets `answer en <question>` or `caption en`.
 
-API: `/compare(image, model_a, model_b, question, word)` -> (answer A, answer B, heatmap A, heatmap B,
-caption, JSON {"word", "vmax", "scale", "a": {"model", "text", "tokens", "token", "index", "grid"}, "b": ...});
-only the image is required. Grid values are relative to an even spread (1 = even).
+API: `/compare(image, model_a, model_b, question, word, precision_a="auto", precision_b="auto")` -> (answer A,
+answer B, heatmap A, heatmap B, caption, JSON {"word", "vmax", "scale", "a": {"model", "precision", "text",
+"tokens", "probs", "token", "index", "grid"}, "b": ..., "agreement": `explain.compare.agreement`}); only the
+image is required, and the two precisions come last so calls written before they existed still work. Grid values
+are relative to an even spread (1 = even).
 """
 from __future__ import annotations
 
 import gradio as gr
 
 from ... import viz
-from ...explain.compare import default_word, find_token, shared_scale, words
+from ...explain.compare import agreement, default_word, find_token, shared_scale, words
+from ...models.precision import LABELS
 from ...pipeline import inputs as pipeline_inputs
 from ...pipeline.run import run
 from .. import controls, registry
@@ -37,9 +41,16 @@ def _prompt(family: str, question: str | None, lang: str = "en") -> str | None:
     return f"answer {lang} {question}" if question else f"caption {lang}"
 
 
-def _side(name: str, image_path, question, progress, lang: str = "en") -> dict:
-    """Run one model: its answer, its tokens, their default grids (first frame) and the picture it saw."""
-    loaded = registry.CACHE.get(name, controls.progress_callback(progress), family=registry.family(name or ""))
+def _prob(token) -> float | None:
+    """The probability the model gave the token it wrote (greedy: the first of its top candidates)."""
+    return next((float(p) for text, p in token.top if text == token.text), None)
+
+
+def _side(name: str, image_path, question, progress, lang: str = "en", precision: str | None = None) -> dict:
+    """Run one model at one precision: its answer, its tokens with their probabilities, their default grids
+    (first frame) and the picture it saw."""
+    loaded = registry.CACHE.get(name, controls.progress_callback(progress), family=registry.family(name or ""),
+                                precision=precision or registry.AUTO)
     images = controls.open_images(image_path)
     pali = loaded.family == registry.PALIGEMMA
     prompt = _prompt(loaded.family, question, lang)
@@ -49,9 +60,30 @@ def _side(name: str, image_path, question, progress, lang: str = "en") -> dict:
     pix = inputs.pixel_values[0] if inputs.pixel_values.ndim == 5 else inputs.pixel_values
     ip = loaded.processor.image_processor
     picture = viz.model_view(pix[0].float().cpu().numpy(), ip.image_mean, ip.image_std)
-    return {"model": registry.short_name(loaded.name), "text": result.text, "prompt": prompt,
-            "tokens": [t.text for t in result.tokens],
+    return {"model": registry.short_name(loaded.name), "precision": loaded.precision, "text": result.text,
+            "prompt": prompt, "tokens": [t.text for t in result.tokens], "probs": [_prob(t) for t in result.tokens],
             "grids": [None if t.attention is None else t.attention[0] for t in result.tokens], "picture": picture}
+
+
+def _small(x: float) -> str:
+    return "0" if x == 0 else f"{x:.1e}" if x < 1e-3 else f"{x:.4f}"
+
+
+def _agreement_line(agree: dict, word: str, ra, rb) -> str:
+    same = "the same answer" if agree["same_text"] else "different answers"
+    parts = [f"**Agreement:** {same}"]
+    pa, pb = agree["word_p"]
+    if agree["word_p_diff"] is not None:
+        parts.append(f"p('{word}') {pa:.4f} (A) vs {pb:.4f} (B), a difference of {_small(agree['word_p_diff'])}")
+    if agree["max_p_diff"] is not None:
+        parts.append(f"the largest difference of any token's probability is {_small(agree['max_p_diff'])}")
+    if agree["map_max_diff"] is not None:
+        parts.append(f"the two maps differ by at most {agree['map_max_diff']:.3f} x an even share per patch and "
+                     f"{100 * agree['map_moved']:.1f}% of the attention sits elsewhere")
+    elif ra is not None and rb is not None:
+        parts.append(f"the maps have different grids ({ra.shape[0]} x {ra.shape[1]} vs {rb.shape[0]} x "
+                     f"{rb.shape[1]}), so they are not compared patch by patch")
+    return "; ".join(parts) + "."
 
 
 def draw(state: dict, word: str | None):
@@ -64,8 +96,9 @@ def draw(state: dict, word: str | None):
     ra, rb, vmax = shared_scale(ga, gb)
     figs, lines, data = [], [], {"word": word, "vmax": vmax, "scale": "x even spread (1 = attention spread evenly)"}
     for key, side, i, rel in (("a", a, ia, ra), ("b", b, ib, rb)):
-        name = registry.label(side["model"])
-        data[key] = {"model": side["model"], "text": side["text"], "tokens": side["tokens"], "index": i,
+        name = f"{registry.label(side['model'])}, {LABELS.get(side['precision'], side['precision'])}"
+        data[key] = {"model": side["model"], "precision": side["precision"], "text": side["text"],
+                     "tokens": side["tokens"], "probs": side["probs"], "index": i,
                      "token": None if i is None else side["tokens"][i],
                      "grid": None if rel is None else rel.round(6).tolist()}
         if rel is None:
@@ -73,23 +106,29 @@ def draw(state: dict, word: str | None):
             lines.append(f"**{key.upper()}** ({name}): '{word}' is not in its answer.")
             continue
         fig = viz.heatmap(side["picture"], rel, side["tokens"][i], 0.5, "viridis", "x even spread", vmin=0.0,
-                          vmax=vmax, title=f"{key.upper()}: '{side['tokens'][i].strip()}' ({side['model']})")
+                          vmax=vmax, title=f"{key.upper()}: '{side['tokens'][i].strip()}' ({side['model']}, "
+                                           f"{side['precision']})")
         figs.append(fig.image)
         r, c = divmod(int(rel.argmax()), rel.shape[1])
         lines.append(f"**{key.upper()}** ({name}): {rel.shape[0]} x {rel.shape[1]} patches; its peak, at row "
                      f"{r + 1}, column {c + 1}, gets {rel.max():.1f} x an even share.")
+    data["agreement"] = agreement(a["text"], b["text"], a["tokens"], b["tokens"], a["probs"], b["probs"], ia, ib,
+                                  ra, rb)
+    lines.append(_agreement_line(data["agreement"], word, ra, rb))
     caption = (f"Where each model looked when it wrote '{word}'. Both maps use ONE colour scale (0 to {vmax:.1f} "
                f"x an even spread), so brighter means more attention in either picture, even when the two models "
                f"cut the image into different grids.\n\n" + "\n\n".join(lines))
     return figs[0], figs[1], caption, data
 
 
-def compare(image, model_a=None, model_b=None, question="", word="", progress=gr.Progress()):
-    """The same image (and question) through two models; the two heatmaps of `word` (default: the first
-    content word both answers share) on one colour scale."""
+def compare(image, model_a=None, model_b=None, question="", word="", precision_a=registry.AUTO,
+            precision_b=registry.AUTO, progress=gr.Progress()):
+    """The same image (and question) through two models, each at its precision ("auto": the app's default);
+    the two heatmaps of `word` (default: the first content word both answers share) on one colour scale."""
     da, db = defaults()
     q = controls.clean_question(question, required=False)
-    state = {"a": _side(model_a or da, image, q, progress), "b": _side(model_b or db, image, q, progress)}
+    state = {"a": _side(model_a or da, image, q, progress, precision=precision_a),
+             "b": _side(model_b or db, image, q, progress, precision=precision_b)}
     word = str(word or "").strip().lower() or default_word(state["a"]["tokens"], state["b"]["tokens"]) or ""
     state["word"] = word
     heat_a, heat_b, caption, data = draw(state, word)
@@ -122,7 +161,13 @@ def build() -> None:
                 question = gr.Textbox(label=tr("Question (optional: leave empty for captions)"), max_lines=2,
                                       elem_id="compare-question")
                 model_a = gr.Dropdown(model_choices(), value=da, label=tr("Model A"), elem_id="compare-model-a")
+                precision_a = gr.Radio(registry.precision_choices(), value=registry.AUTO,
+                                       label=tr("Precision of model A"), elem_id="compare-precision-a")
                 model_b = gr.Dropdown(model_choices(), value=db, label=tr("Model B"), elem_id="compare-model-b")
+                precision_b = gr.Radio(registry.precision_choices(), value=registry.AUTO,
+                                       label=tr("Precision of model B"), elem_id="compare-precision-b",
+                                       info=tr("Pick the same model twice with two precisions (exact fp32 vs "
+                                               "int8) to see what the fast arithmetic changes."))
                 run_button = gr.Button(tr("Compare"), variant="primary", elem_id="compare-run")
             with gr.Column(scale=2):
                 with gr.Row():
@@ -139,7 +184,7 @@ def build() -> None:
                 with gr.Accordion(tr("Comparison data, as the API returns it (JSON)"), open=False):
                     data = gr.JSON(label=tr("Comparison"), elem_id="compare-json")
         state = gr.State(None)
-    run_button.click(controls.guard(compare), [image, model_a, model_b, question, word],
+    run_button.click(controls.guard(compare), [image, model_a, model_b, question, word, precision_a, precision_b],
                      [text_a, text_b, heat_a, heat_b, caption, data, state], api_name="compare",
                      concurrency_id=controls.GENERATE, concurrency_limit=registry.QUEUE_WORKERS,
                      show_progress="minimal").then(word_menu, state, word, api_visibility="private")

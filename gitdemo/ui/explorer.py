@@ -19,7 +19,8 @@ from ..explain.trace import trace
 from ..explain.views import Exploration, View, mask_figure, render, token_summary
 from .controls import EXPLORE, guard, open_images, open_video, progress_callback
 from .faithful import TestThisMap
-from .i18n import tr
+from .i18n import local, marker, tr
+from ..lang import say
 from .patches import PatchPanel
 
 STATE_TTL_S = int(os.environ.get("GITDEMO_STATE_TTL_S", "3600"))
@@ -35,7 +36,7 @@ class Slot:
 
 
 def _slot(label: str, elem_id: str, height: int | None = None) -> Slot:
-    image = gr.Image(label=label, show_label=False, type="pil", format="png", interactive=False,
+    image = gr.Image(label=tr(label), show_label=False, type="pil", format="png", interactive=False,
                      buttons=["download", "fullscreen"], elem_id=elem_id, height=height)
     caption = gr.Markdown(elem_id=f"{elem_id}-caption", elem_classes=["figure-caption"])
     return Slot(image, caption)
@@ -55,17 +56,19 @@ def _precision_note(precision: str) -> str:
     """Which arithmetic produced the maps: int8 moves attention a little (docs/results.md)."""
     from ..models.precision import LABELS
 
-    exact = " Pick exact (fp32) above and generate again for the model's exact maps." if precision != "fp32" else ""
-    return f" Maps computed at precision {LABELS.get(precision, precision)}.{exact}"
+    exact = say(" Pick exact (fp32) above and generate again for the model's exact maps.") if precision != "fp32" \
+        else ""
+    return say(" Maps computed at precision {precision}.", precision=local(LABELS.get(precision, precision))) + exact
 
 
 def _status(expl: Exploration) -> str:
     t = len(expl.tokens)
     if not expl.layout.has_cls:  # SigLIP (PaliGemma)
-        return (f"Exploring **{expl.text}** ({t} tokens). SigLIP has no class token: the maps cover its "
-                f"{expl.layout.rows} x {expl.layout.cols} patches. Click a token, or use the scrubber.")
-    return (f"Exploring **{expl.text}** ({t} tokens, model {registry.label(expl.model_name)}). Click a token, "
-            f"or step through the generation with the scrubber.")
+        return say("Exploring **{text}** ({n} tokens). SigLIP has no class token: the maps cover its {rows} x {cols} "
+                   "patches. Click a token, or use the scrubber.", text=expl.text, n=t, rows=expl.layout.rows,
+                   cols=expl.layout.cols)
+    return say("Exploring **{text}** ({n} tokens, model {model}). Click a token, or step through the generation with "
+               "the scrubber.", text=expl.text, n=t, model=local(registry.label(expl.model_name)))
 
 
 class Explorer:
@@ -93,10 +96,10 @@ class Explorer:
                     self.slots["topk"] = _slot("Next-token probabilities", f"{key}-topk")
                     self.slots["share"] = _slot("Image vs text", f"{key}-share")
             with gr.Row():
-                self.layer = gr.Dropdown([("mean of all layers", "mean")], value="mean", label=tr("Layer"),
+                self.layer = gr.Dropdown([(marker("mean of all layers"), "mean")], value="mean", label=tr("Layer"),
                                          elem_id=f"{key}-layer")
-                self.head = gr.Dropdown([("mean over heads", "mean"), ("max over heads", "max")], value="mean",
-                                        label=tr("Head"), elem_id=f"{key}-head")
+                self.head = gr.Dropdown([(marker("mean over heads"), "mean"), (marker("max over heads"), "max")],
+                                        value="mean", label=tr("Head"), elem_id=f"{key}-head")
                 self.cmap = gr.Dropdown(list(viz.CMAPS), value="viridis", label=tr("Colour map (colour-blind safe)"))
                 self.frame = gr.Slider(1, 6, value=1, step=1, precision=0, label=tr("Frame"), visible=video,
                                        elem_id=f"{key}-frame")
@@ -196,8 +199,8 @@ class Explorer:
     def _build(self, media, payload, *rest, progress=gr.Progress()):
         controls, opened = self._split(rest)
         if not payload or not payload.get("tokens"):
-            status = ("Generate something above, then click one of its tokens." if not payload else
-                      "The model produced no tokens, so there is no attention to explore.")
+            status = (marker("Generate something above, then click one of its tokens.") if not payload else
+                      say("The model produced no tokens, so there is no attention to explore."))
             return [None, gr.update(choices=[], value=None), gr.update(value=1, maximum=2, interactive=False), "",
                     gr.update(), gr.update(), gr.update(), status, None, ""] + self._figure_values(None)
         # the maps come from the same precision as the answer they explain (the status line says which)
@@ -208,9 +211,10 @@ class Explorer:
             view.frame = 1 + int(np.argmax(explain.frame_split(expl.steps[0], expl.layout)))
         figs = render(expl, view, only=self._only(opened))
         mask_values = self._mask_values(expl) if opened is None or "mask" in opened else [gr.skip(), gr.skip()]
-        layers = [("mean of all layers", "mean")] + [(f"layer {i}", str(i)) for i in range(1, expl.num_layers + 1)]
-        heads = [("mean over heads", "mean"), ("max over heads", "max")] + \
-                [(f"head {i}", str(i)) for i in range(1, expl.num_heads + 1)]
+        layers = [(marker("mean of all layers"), "mean")] + \
+            [(say("layer {n}", n=i), str(i)) for i in range(1, expl.num_layers + 1)]
+        heads = [(marker("mean over heads"), "mean"), (marker("max over heads"), "max")] + \
+                [(say("head {n}", n=i), str(i)) for i in range(1, expl.num_heads + 1)]
         t = len(expl.tokens)
         return [expl, gr.update(choices=expl.chips(), value=0),
                 gr.update(value=1, minimum=1, maximum=max(2, t), interactive=t > 1),

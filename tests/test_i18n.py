@@ -46,6 +46,18 @@ def test_every_key_has_arabic_and_chinese(table):
     assert not words, f"{table} entries still English in a language: {words}"
 
 
+# the top-level names of Gradio's own translations (gradio/templates/frontend/assets/en-*.js): a key of ours with
+# one of these names would be looked up as Gradio's group of messages and show "[object Object]"
+GRADIO_NAMESPACES = {"_name", "annotated_image", "audio", "blocks", "chat_interface", "chatbot", "checkbox", "code",
+                     "color_picker", "common", "dataframe", "dropdown", "errors", "file", "highlighted_text", "image",
+                     "image_editor", "label", "login", "number", "plot", "radio", "slider", "status", "upload_text",
+                     "video"}
+
+
+def test_no_key_is_one_of_gradios_own_message_groups():
+    assert not sorted(GRADIO_NAMESPACES & set(TABLE))
+
+
 def test_every_tr_key_used_in_the_code_is_in_the_table():
     missing = {k: f for k, f in _keys(("tr", "marker", "local")).items() if k not in TABLE}
     assert not missing, f"tr()/marker() keys missing from the table: {missing}"

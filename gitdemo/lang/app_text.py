@@ -12,8 +12,6 @@ SHARED: dict[str, tuple[str, str]] = {
     "raw attention": ("الانتباه الخام", "原始注意力"),
     "attention rollout": ("الانتباه المتراكم", "注意力展开"),
     "relevancy (Chefer)": ("الصلة (Chefer)", "相关性(Chefer)"),
-    "image": ("الصورة", "图像"),
-    "video": ("الفيديو", "视频"),
     "Each box is 4 `<locNNNN>` tokens: y_min, x_min, y_max, x_max, each a bin out of 1024 over the image's height "
     "or width, so pixel x = NNNN / 1024 x width (and y = NNNN / 1024 x height); 16 `<segNNN>` tokens after a box "
     "are codes a small VQ-VAE decodes into the object's mask.": (
@@ -38,7 +36,7 @@ APP_TEXT: dict[str, tuple[str, str]] = {
         "أو استخدم الشريط.",
         "正在探索 **{text}**({n} 个词元)。SigLIP 没有分类词元:注意力图覆盖它的 {rows} × {cols} 个图块。点击一个词元,"
         "或使用进度条。"),
-    " Maps computed at precision {precision}.": (" حُسبت الخرائط بدقة {precision}.", " 注意力图以 {precision} 精度计算。"),
+    " Maps computed at precision {precision}.": (" حُسبت الخرائط بدقة {precision}.", " 注意力图以{precision}精度计算。"),
     " Pick exact (fp32) above and generate again for the model's exact maps.": (
         " اختر الدقيق (fp32) في الأعلى وولّد مجددًا للحصول على خرائط النموذج الدقيقة.",
         " 在上方选择精确(fp32)并重新生成,可得到模型的精确注意力图。"),

@@ -12,13 +12,14 @@ Texts made on the server (figure titles and captions, status lines, notices, err
 `gitdemo.lang`: `RTL_JS` reads the language the page shows and clicks a hidden button whenever it changes;
 its event (`wire_language`) records it for the page's session (`gitdemo.lang.remember`) and runs the
 listeners the tabs registered with `on_language` (the PaliGemma tab sets its prompt language). The API and
-scripts keep English.
+scripts keep English. (A session, not a cookie: on a Space the app runs in an iframe, where cookies are
+third-party and often blocked; not the Accept-Language header: it would miss a switch in the settings.)
 
 Covered: every tab's labels, infos, lesson sentences, buttons, accordions and choices; the explorer and its
 figures; status lines and notices. Still English: the answers (the models write English), example
-questions and placeholders (the models read English), the model names, the API's JSON, cached example
-outputs written by the server (PaliGemma's box list), most progress messages, and error messages with
-numbers or names in them.
+questions and placeholders (the models read English), model names in the example tables, the API's
+JSON, the Compare tab's caption, cached example outputs written by the server (PaliGemma's box list),
+progress messages, and error messages with numbers or names in them.
 """
 from __future__ import annotations
 
@@ -182,7 +183,8 @@ def choices(pairs) -> list[tuple[str, str]]:
 
 def plain_headers(demo) -> None:
     """Example tables take their column headers (and a menu's label for each cell) from the inputs, and Gradio's
-    Dataset does not translate them (it would show the raw marker): give them the English text instead."""
+    Dataset does not translate them (it would show the raw marker): give them the English text instead (the
+    headers are then rewritten in the page's language by `wire_language`; the cells stay English)."""
     from gradio.i18n import I18nData
 
     def plain(x):
@@ -200,8 +202,9 @@ def plain_headers(demo) -> None:
             continue
         if getattr(block, "headers", None):
             block.headers = [plain(h) for h in block.headers]
-        if getattr(block, "samples", None):
-            block.samples = [[plain(v) for v in row] for row in block.samples]
+        for props in getattr(block, "component_props", None) or []:  # a menu's cell shows its choice's label
+            if isinstance(props, dict) and props.get("choices"):
+                props["choices"] = [(plain(c[0]), c[1]) if isinstance(c, (list, tuple)) else c for c in props["choices"]]
 
 
 # ----------------------------------------------------------------------------- the page's language, on the server
@@ -231,11 +234,14 @@ def wire_language(demo) -> None:
     """The hidden button `RTL_JS` clicks when the page's language changes (call inside the Blocks, last)."""
     import gradio as gr
 
-    def record(lang, request: gr.Request):
+    def record(lang, request):
         _record(lang, request)
 
-    def forget(request: gr.Request):
+    def forget(request):
         _forget(request)
+
+    # real classes, not the strings `from __future__ import annotations` leaves (Gradio looks the hint up)
+    record.__annotations__, forget.__annotations__ = {"request": gr.Request}, {"request": gr.Request}
 
     box = gr.Textbox(visible=False)
     sync = gr.Button("language", elem_id=SYNC_ID, elem_classes=["gitdemo-hidden"])

@@ -71,7 +71,7 @@ def build() -> None:
             with gr.Column(scale=1):
                 model = gr.Dropdown(choices(registry.dropdown_choices("mask")), value=registry.EMBEDDED, label=tr("Model"),
                                     elem_id="mask-model")
-                kind = gr.Radio(choices([("image", "image"), ("video", "video")]), value="image", label=tr("Input"),
+                kind = gr.Radio(choices([("Image", "image"), ("Video", "video")]), value="image", label=tr("Input"),
                                 elem_id="mask-kind")
                 question = gr.Textbox(label=tr("Question (optional)"), placeholder="what color is the circle?",
                                       elem_id="mask-question")

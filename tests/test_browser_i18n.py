@@ -53,6 +53,17 @@ def _open_tab(page, i: int, tab: str) -> None:
     page.wait_for_selector(f"#{tab}-run", state="visible")
 
 
+def _open_accordions(page) -> None:
+    """Open every closed accordion on the visible tab, so their labels and buttons are on screen too."""
+    for _ in range(3):  # nested ones appear once their parent is open
+        closed = page.locator(".label-wrap:not(.open):visible")
+        if not closed.count():
+            return
+        for i in range(closed.count() - 1, -1, -1):
+            closed.nth(i).click()
+        page.wait_for_timeout(300)
+
+
 def _visible_after_sync(page, locale: str, tries: int = 20) -> list[str]:
     """The visible texts, once the server's updates (example headers, the mask figure) have arrived."""
     texts = page.evaluate(VISIBLE_JS)
@@ -99,13 +110,14 @@ def test_every_tab_in_the_browsers_language(app_url, locale, direction):
             if tab == "mask":  # the tab draws its figure when opened: its sentences are the server's
                 page.wait_for_function("() => document.querySelector('#mask-caption').innerText.trim()")
                 _wait_new_src(page, "#mask-image", None)
+            if tab in SHOT_TABS:
+                _shot(page, f"{tab}-{locale}")
+            _open_accordions(page)
             texts = _visible_after_sync(page, locale)
             seen += sum(bool(re.search(f"[{script}]", t)) for t in texts)
             if english_left(texts, locale):
                 left[tab] = english_left(texts, locale)
             assert "__i18n__" not in page.inner_text("body"), tab  # no raw translation marker anywhere
-            if tab in SHOT_TABS:
-                _shot(page, f"{tab}-{locale}")
         assert not left, f"untranslated in {locale}: {left}"
         assert seen >= 100
         # the PaliGemma prompt in the page's language, for a model that reads it (the embedded one: English)

@@ -201,3 +201,13 @@ def test_paligemma_prompt_follows_the_page_language():
     assert tab.follow_language("ar", hub, "caption", "", "en", "detect cat") == kept  # a prompt the user chose
     assert tab.follow_language("ar", hub, "caption", "", "fr", "caption fr") == kept  # a language the user typed
     assert tab.build_prompt("caption", "", "ar") == "caption ar"  # the task menu (it used to call itself)
+
+
+def test_bold_text_closes_in_every_language():
+    """Markdown closes `**` after punctuation only before a space or punctuation: "**离线:**无法" stays unbolded
+    with its asterisks shown, so the colon goes outside ("**离线**:无法")."""
+    import re
+
+    bad = [t for entries in (TABLE, MESSAGES) for v in entries.values() for t in v
+           if re.search(r"[^\w\s*]\*\*[^\s\W]", t)]
+    assert not bad, bad

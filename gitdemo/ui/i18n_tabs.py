@@ -53,7 +53,7 @@ TAB_TEXT: dict[str, tuple[str, str]] = {
     "**Offline:** the Hugging Face Hub cannot be reached, so the embedded Shapes model is the default; other models "
     "work once they are in the local cache.": (
         "**دون اتصال:** لا يمكن الوصول إلى Hugging Face Hub، لذا نموذج الأشكال المضمّن هو الافتراضي؛ وتعمل النماذج "
-        "الأخرى حين تكون في الذاكرة المحلية.", "**离线:**无法连接 Hugging Face Hub,所以默认使用内置的形状模型;其他模型在本地缓存中时即可使用。"),
+        "الأخرى حين تكون في الذاكرة المحلية.", "**离线**:无法连接 Hugging Face Hub,所以默认使用内置的形状模型;其他模型在本地缓存中时即可使用。"),
     # the explorer's figure slots and menus
     "mean of all layers": ("متوسط كل الطبقات", "所有层的平均"),
     "Sampled frames": ("الإطارات المختارة", "抽取的帧"),
@@ -138,7 +138,7 @@ TAB_TEXT: dict[str, tuple[str, str]] = {
         "التطبيق مع ضبط `HF_TOKEN` عليه (في Space: سرّ اسمه HF_TOKEN)، مع إمكانية الوصول إلى Hugging Face Hub؛ أو (2) "
         "اكتب مسار مجلد محلي فيه نقطة حفظ PaliGemma (config.json و*.safetensors وtokenizer.json "
         "وpreprocessor_config.json) في «مجلد النموذج المحلي».",
-        "**这里没有可用的 PaliGemma 模型:**无法连接 Hub,也没有缓存。要运行 PaliGemma,可以 (1) 在 huggingface.co 上"
+        "**这里没有可用的 PaliGemma 模型**:无法连接 Hub,也没有缓存。要运行 PaliGemma,可以 (1) 在 huggingface.co 上"
         "接受该模型的 Google 许可(例如 google/paligemma-3b-mix-224),创建一个读取令牌,并在设置 `HF_TOKEN` 为该令牌的"
         "情况下启动应用(在 Space 上:名为 HF_TOKEN 的密钥),同时能连接 Hugging Face Hub;或者 (2) 在“本地模型文件夹”中"
         "输入一个包含 PaliGemma 检查点(config.json、*.safetensors、tokenizer.json、preprocessor_config.json)的本地"
@@ -186,8 +186,8 @@ TAB_TEXT: dict[str, tuple[str, str]] = {
         "نفسه.\n\n**GIT:** الصورة وحدها كتلة ثنائية الاتجاه؛ وكل رمز نصي، بما فيه الموجّه (السؤال)، سببي يرى الصورة "
         "كاملة والنص الذي قبله؛ والصورة لا ترى النص أبدًا.\n\nيُرسم المخططان للموجّه والإجابة نفسيهما: مخطط PaliGemma من "
         "`model.mask_for` (القناع الذي يستخدمه فعلًا)، ومخطط GIT من قاعدته.",
-        "**PaliGemma(前缀语言模型):**图像和提示组成一个前缀块,双向看到自己(词元类型 0,同一个秩),所以提示可以影响"
-        "图像的读法;每个回答词元(类型 1)看到整个前缀和到它为止的回答。\n\n**GIT:**只有图像是双向块;每个文本词元,包括"
+        "**PaliGemma(前缀语言模型)**:图像和提示组成一个前缀块,双向看到自己(词元类型 0,同一个秩),所以提示可以影响"
+        "图像的读法;每个回答词元(类型 1)看到整个前缀和到它为止的回答。\n\n**GIT**:只有图像是双向块;每个文本词元,包括"
         "提示(问题),都是因果的,看到整张图像和它之前的文本;图像永远看不到文本。\n\n两张图用同一个提示和回答画出:"
         "PaliGemma 的来自 `model.mask_for`(它真正使用的掩码),GIT 的来自它自己的规则。"),
     "Answer tokens to draw (as text)": ("رموز الإجابة المراد رسمها (نصًا)", "要画的回答词元(以文本形式)"),

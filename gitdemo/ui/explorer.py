@@ -199,7 +199,7 @@ class Explorer:
     def _build(self, media, payload, *rest, progress=gr.Progress()):
         controls, opened = self._split(rest)
         if not payload or not payload.get("tokens"):
-            status = (marker("Generate something above, then click one of its tokens.") if not payload else
+            status = (local("Generate something above, then click one of its tokens.") if not payload else
                       say("The model produced no tokens, so there is no attention to explore."))
             return [None, gr.update(choices=[], value=None), gr.update(value=1, maximum=2, interactive=False), "",
                     gr.update(), gr.update(), gr.update(), status, None, ""] + self._figure_values(None)
@@ -211,9 +211,9 @@ class Explorer:
             view.frame = 1 + int(np.argmax(explain.frame_split(expl.steps[0], expl.layout)))
         figs = render(expl, view, only=self._only(opened))
         mask_values = self._mask_values(expl) if opened is None or "mask" in opened else [gr.skip(), gr.skip()]
-        layers = [(marker("mean of all layers"), "mean")] + \
+        layers = [(local("mean of all layers"), "mean")] + \
             [(say("layer {n}", n=i), str(i)) for i in range(1, expl.num_layers + 1)]
-        heads = [(marker("mean over heads"), "mean"), (marker("max over heads"), "max")] + \
+        heads = [(local("mean over heads"), "mean"), (local("max over heads"), "max")] + \
                 [(say("head {n}", n=i), str(i)) for i in range(1, expl.num_heads + 1)]
         t = len(expl.tokens)
         return [expl, gr.update(choices=expl.chips(), value=0),

@@ -3,8 +3,9 @@ language sent to the server for the texts the server writes.
 
 `tr("Image")` marks a label for translation; the key IS the English text, so untranslated code still
 reads well and a missing entry shows English (tests/test_i18n.py lists every key that lacks a language and
-every `tr()` key missing from the table). `marker(text)` is the same as a plain string, for choice labels and
-values a handler returns (Gradio translates those in the browser too). The browser's language picks the
+every `tr()` key missing from the table). `marker(text)` is the same as a plain string, for the labels of menu
+choices (Gradio translates those in the browser too); `local(text)` is the table's text in the language the
+server writes in, for values a handler returns (English over the API). The browser's language picks the
 table (Gradio's settings panel switches it); `RTL_JS` turns the page right-to-left whenever the title on
 screen is in Arabic script, so a switch in the settings flips it too.
 

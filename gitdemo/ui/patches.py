@@ -14,7 +14,7 @@ from .. import viz
 from ..explain.reverse import patch_at, patch_readers
 from ..explain.views import Exploration
 from .controls import EXPLORE, guard
-from .i18n import marker, tr
+from .i18n import local, tr
 from ..lang import say
 
 SIDE = 336  # the picker is drawn at this size, so click pixels map to patches without knowing the upload
@@ -69,10 +69,10 @@ class PatchPanel:
 
     def _reset(self, expl, frame):
         if expl is None:
-            return [None, None, marker(self.HINT), None, ""]
+            return [None, None, local(self.HINT), None, ""]
         f = _frame(expl, frame)
         picture = viz.patch_picker(expl.frames[f], expl.layout.rows, expl.layout.cols, None, SIDE)
-        return [picture, None, marker(self.HINT), None, ""]
+        return [picture, None, local(self.HINT), None, ""]
 
     def _click(self, expl, frame, drop_sink, cmap, evt: gr.SelectData):
         if expl is None:

@@ -173,7 +173,7 @@ def local(text: str, lang: str | None = None) -> str:
 
 
 def marker(text: str) -> str:
-    """`tr(text)` as a plain string: for choice labels and handler return values (the browser translates it)."""
+    """`tr(text)` as a plain string: for the labels of menu choices (the browser translates it)."""
     return str(tr(text))
 
 
@@ -267,15 +267,19 @@ RTL_JS = """() => {
     const text = title ? title.innerText : '';
     return /[\\u0600-\\u06FF]/.test(text) ? 'ar' : (/[\\u4e00-\\u9fff]/.test(text) ? 'zh-CN' : 'en');
   };
-  let sent = null;
+  let sent = null, sentAt = 0, again = false;
   const flip = () => {
     if (!document.querySelector('#app-title')) return;
     const lang = window.gitdemoLang();
     document.documentElement.dir = lang === 'ar' ? 'rtl' : 'ltr';
     document.documentElement.lang = lang;
     const sync = document.getElementById('%s');
-    if (sync && lang !== sent) {
-      sent = lang;
+    if (!sync) return;
+    if (lang !== sent) {
+      sent = lang; sentAt = Date.now(); again = true;
+      sync.click();
+    } else if (again && Date.now() - sentAt > 2000) {  // once more, in case the first click came before the app listened
+      again = false;
       sync.click();
     }
   };

@@ -14,7 +14,7 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "chromium not found and no apt-get: the browser tests will be skipped" >&2
   fi
 fi
-# a CJK font, so the Chinese screenshots (tests/test_browser_i18n.py) show characters, not boxes
+# a CJK font, so Chinese figures and screenshots (tests/test_browser_i18n.py) show characters, not boxes
 if command -v apt-get >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep -qi "wqy\|cjk"; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get install -y -qq fonts-wqy-microhei >/dev/null || echo "no CJK font: Chinese screenshots show boxes" >&2

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .. import viz
+from ..lang import say
 from ..models.layers import ranks_from_ar, visibility
 from ..pipeline import inputs as pipeline_inputs  # a module, not names: pipeline imports explain.maps too
 
@@ -73,9 +74,9 @@ def mask_views(model, processor, prompt: str, answer_ids: list[int], name: str =
     t = len(answer_ids)
     if t:
         segments.append(viz.Segment("answer", p, p + t, pieces[p:]))
-    pali, pali_sent = viz.mask_diagram(m, segments, title=f"{name}: prefix-LM mask")
+    pali, pali_sent = viz.mask_diagram(m, segments, title=say("{name}: prefix-LM mask", name=name))
     g = mask_for(n, torch.ones(p + t - n)).numpy()  # GIT's rule on the same sequence
-    git, git_sent = viz.mask_diagram(g, segments, title="GIT's rule on the same sequence")
+    git, git_sent = viz.mask_diagram(g, segments, title=say("GIT's rule on the same sequence"))
     return MaskView(pali, pali_sent, git, git_sent)
 
 

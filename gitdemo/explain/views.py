@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from .. import viz
+from ..lang import join, say
 from .maps import DEFAULT_VIEW, VIEWS, ImageLayout, default_view, image_share, select, split_image, vision_cls_maps
 
 
@@ -98,14 +99,17 @@ def _index(value: str):
 
 
 def _head_text(head: str) -> str:
-    return {"mean": "mean over heads", "max": "max over heads"}.get(head, f"head {head}")
+    if head in ("mean", "max"):
+        return say({"mean": "mean over heads", "max": "max over heads"}[head])
+    return say("head {n}", n=head)
 
 
 def _describe(view: View) -> str:
-    layer = "mean over layers" if view.layer == "mean" else f"layer {view.layer}"
-    head = _head_text(view.head)
-    sink = "" if view.drop_sink else ", raw weights (CLS sink kept in the total)"
-    return f"{layer}, {head}{sink}"
+    layer = say("mean over layers") if view.layer == "mean" else say("layer {n}", n=view.layer)
+    parts = [layer, _head_text(view.head)]
+    if not view.drop_sink:
+        parts.append(say("raw weights (CLS sink kept in the total)"))
+    return join(parts)
 
 
 def _maps(expl: Exploration, att: torch.Tensor, layer, head, view: View) -> np.ndarray:
@@ -115,19 +119,19 @@ def _maps(expl: Exploration, att: torch.Tensor, layer, head, view: View) -> np.n
 def _main_maps(expl: Exploration, att, layer, head, view: View, desc: str) -> tuple[np.ndarray, str, str]:
     """The main heatmap's maps (F, rows, cols) for `view.map`, what they are, and a note for the caption."""
     if view.map == "rollout":
-        return (expl.rollout[view.token], "attention rollout (all layers, heads averaged, residual path mixed in)",
-                "**Attention rollout** (Abnar & Zuidema): attention multiplied through all layers with the residual "
-                "path; the layer and head choices apply to raw attention only.")
+        return (expl.rollout[view.token], say("attention rollout (all layers, heads averaged, residual path mixed in)"),
+                say("**Attention rollout** (Abnar & Zuidema): attention multiplied through all layers with the "
+                    "residual path; the layer and head choices apply to raw attention only."))
     if view.map == "relevancy":
         if expl.relevancy is not None:
-            return (expl.relevancy[view.token], "relevancy (Chefer et al. 2021)",
-                    "**Relevancy** (Chefer, Gur & Wolf 2021): each attention edge of every layer weighted by how much "
-                    "strengthening it raises this token's logit (gradient x attention, negatives clipped, heads "
-                    "averaged), multiplied through the layers; bright = pushed the model towards this token. The "
-                    "layer and head choices apply to raw attention only. " + expl.relevancy_note)
-        why = expl.relevancy_error or "it has not been computed for this result."
+            return (expl.relevancy[view.token], say("relevancy (Chefer et al. 2021)"),
+                    say("**Relevancy** (Chefer, Gur & Wolf 2021): each attention edge of every layer weighted by how "
+                        "much strengthening it raises this token's logit (gradient x attention, negatives clipped, "
+                        "heads averaged), multiplied through the layers; bright = pushed the model towards this "
+                        "token. The layer and head choices apply to raw attention only.") + " " + expl.relevancy_note)
+        why = expl.relevancy_error or say("it has not been computed for this result.")
         return (_maps(expl, att, layer, head, view), desc,
-                f"**Relevancy is not available here:** {why} The heatmap shows raw attention instead.")
+                say("**Relevancy is not available here:** {why} The heatmap shows raw attention instead.", why=why))
     return _maps(expl, att, layer, head, view), desc, ""
 
 
@@ -141,7 +145,7 @@ def render(expl: Exploration, view: View, only=None) -> dict[str, viz.Figure | N
     layer, head = _index(view.layer), _index(view.head)
     desc = _describe(view)
     grids, desc, note = _main_maps(expl, att, layer, head, view, desc)  # (F, rows, cols)
-    where = f" (frame {view.frame})" if expl.is_video else ""
+    where = say(" (frame {n})", n=view.frame) if expl.is_video else ""
     figs: dict[str, viz.Figure | None] = {}
     fig = viz.heatmap(expl.frames[f], grids[f], token, view.opacity, view.cmap, desc + where)
     figs["heatmap"] = viz.Figure(fig.image, f"{note}\n\n{fig.caption}" if note else fig.caption)
@@ -167,26 +171,28 @@ def render(expl: Exploration, view: View, only=None) -> dict[str, viz.Figure | N
 def _multiples(figs, expl, att, view, layer, head, f, token, where) -> None:
     layer_maps = [_maps(expl, att, l, head, view)[f] for l in range(expl.num_layers)]
     figs["layers"] = viz.small_multiples(
-        expl.frames[f], layer_maps, [f"layer {l + 1}" for l in range(expl.num_layers)],
-        f"all {expl.num_layers} decoder layers for '{token}'{where} ({_head_text(view.head)})",
+        expl.frames[f], layer_maps, [say("layer {n}", n=l + 1) for l in range(expl.num_layers)],
+        say("all {n} decoder layers for '{token}'{where} ({head})", n=expl.num_layers, token=token, where=where,
+            head=_head_text(view.head)),
         view.shared_scale, view.opacity, view.cmap, highlight=None if layer == "mean" else layer)
     head_maps = [_maps(expl, att, layer, h, view)[f] for h in range(expl.num_heads)]
-    which = "averaged over layers" if layer == "mean" else f"of layer {view.layer}"
+    which = say("averaged over layers") if layer == "mean" else say("of layer {n}", n=view.layer)
     figs["heads"] = viz.small_multiples(
-        expl.frames[f], head_maps, [f"head {h + 1}" for h in range(expl.num_heads)],
-        f"all {expl.num_heads} heads {which} for '{token}'{where}", view.shared_scale, view.opacity, view.cmap,
+        expl.frames[f], head_maps, [say("head {n}", n=h + 1) for h in range(expl.num_heads)],
+        say("all {n} heads {which} for '{token}'{where}", n=expl.num_heads, which=which, token=token, where=where),
+        view.shared_scale, view.opacity, view.cmap,
         highlight=head if isinstance(head, int) else None)
 
 
 def _rollout(figs, expl, att, view, i, f, token) -> None:
     raw = default_view(att, expl.layout)[f]
     rolled = expl.rollout[i][f]
-    pair = viz.small_multiples(expl.frames[f], [raw, rolled], ["raw attention", "rollout"], "", False,
+    pair = viz.small_multiples(expl.frames[f], [raw, rolled], [say("raw attention"), say("rollout")], "", False,
                                view.opacity, view.cmap, ncols=2)
-    figs["rollout"] = viz.Figure(pair.image, (
-        f"Raw attention of '{token}' (left, mean over layers and heads) beside attention rollout (right: attention "
-        f"multiplied through all layers with the residual path). Attention is not explanation: these show where "
-        f"information could flow, not why the model chose the word."))
+    figs["rollout"] = viz.Figure(pair.image, say(
+        "Raw attention of '{token}' (left, mean over layers and heads) beside attention rollout (right: attention "
+        "multiplied through all layers with the residual path). Attention is not explanation: these show where "
+        "information could flow, not why the model chose the word.", token=token))
 
 
 def _vision(figs, expl, view, f, where) -> None:
@@ -194,24 +200,27 @@ def _vision(figs, expl, view, f, where) -> None:
         vhead = view.head if view.head in ("mean", "max") else "mean"
         vmaps = vision_cls_maps(expl.vision_cls, expl.layout, vhead)
         figs["vision"] = viz.small_multiples(
-            expl.frames[f], [m[f] for m in vmaps], [f"vision layer {l + 1}" for l in range(len(vmaps))],
-            f"the vision encoder's own attention{where}: how its CLS token reads the patches in each of its "
-            f"{len(vmaps)} layers ({vhead} over heads), before any text exists", view.shared_scale,
+            expl.frames[f], [m[f] for m in vmaps], [say("vision layer {n}", n=l + 1) for l in range(len(vmaps))],
+            say("the vision encoder's own attention{where}: how its CLS token reads the patches in each of its {n} "
+                "layers ({head}), before any text exists", where=where, n=len(vmaps), head=_head_text(vhead)),
+            view.shared_scale,
             view.opacity, view.cmap)
     else:
         figs["vision"] = None
 
 
 def mask_figure(expl: Exploration) -> tuple[viz.Figure, list[str]]:
-    return viz.mask_diagram(expl.mask, expl.segments, title=f"Mask of {expl.model_name or 'the model'}")
+    return viz.mask_diagram(expl.mask, expl.segments,
+                            title=say("Mask of {name}", name=expl.model_name or say("the model")))
 
 
 def token_summary(expl: Exploration, view: View) -> str:
     """One line about the selected token, for the scrubber."""
     view = view.normalised(expl)
     i = view.token
-    top = ", ".join(f"{t} {p:.2f}" for t, p in expl.top[i][:3])
-    return f"Step {i + 1} of {len(expl.tokens)}: **{expl.tokens[i]}** — the top candidates were {top}."
+    top = join(f"{t} {p:.2f}" for t, p in expl.top[i][:3])
+    return say("Step {step} of {n}: **{token}** — the top candidates were {top}.", step=i + 1, n=len(expl.tokens),
+               token=expl.tokens[i], top=top)
 
 
 __all__ = ["Exploration", "View", "render", "mask_figure", "token_summary"]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..lang import say
 from ..errors import CheckpointError, HubError, InputError
 from .segmask import SEG_PER_OBJECT, MaskDecoder, load_mask_decoder
 
@@ -189,15 +190,17 @@ def annotations(image, answer: str, masks: bool = True, decoder=None) -> tuple[t
 def describe_detections(parsed: ParsedAnswer) -> str:
     """One line per box: its <loc> bins and the pixels they become."""
     if not parsed.detections:
-        return "No `<loc>` boxes in this answer (ask with `detect …` or `segment …` to get some)."
+        return say("No `<loc>` boxes in this answer (ask with `detect …` or `segment …` to get some).")
     w, h = parsed.image_size
-    lines = [LOC_EXPLANATION, ""]
+    lines = [say(LOC_EXPLANATION), ""]
     for k, d in enumerate(parsed.detections, 1):
         y0, x0, y1, x1 = d.bins
-        lines.append(f"- **{d.label or f'object {k}'}**: `<loc{y0:04d}><loc{x0:04d}><loc{y1:04d}><loc{x1:04d}>` → "
-                     f"x {x0}/{LOC_BINS}·{w} = {d.box[0]} to {x1}/{LOC_BINS}·{w} = {d.box[2]}, "
-                     f"y {y0}/{LOC_BINS}·{h} = {d.box[1]} to {y1}/{LOC_BINS}·{h} = {d.box[3]} px"
-                     + ("; mask decoded" if d.mask is not None else ""))
+        line = say("- **{label}**: `{locs}` → x {x0}/{bins}·{w} = {left} to {x1}/{bins}·{w} = {right}, "
+                   "y {y0}/{bins}·{h} = {top} to {y1}/{bins}·{h} = {bottom} px",
+                   label=d.label or say("object {k}", k=k), locs=f"<loc{y0:04d}><loc{x0:04d}><loc{y1:04d}><loc{x1:04d}>",
+                   x0=x0, x1=x1, y0=y0, y1=y1, bins=LOC_BINS, w=w, h=h, left=d.box[0], right=d.box[2],
+                   top=d.box[1], bottom=d.box[3])
+        lines.append(line + (say("; mask decoded") if d.mask is not None else ""))
     if parsed.mask_note:
         lines.append(f"\n{parsed.mask_note}")
     return "\n".join(lines)

@@ -22,7 +22,12 @@ CSS = """
 .token-chips .wrap { gap: 6px !important; }
 .token-chips label { border-radius: 999px !important; padding: 2px 12px !important; }
 .figure-caption { font-size: 0.9em; opacity: 0.85; }
+.gitdemo-hidden { display: none !important; }
 """
+
+
+OFFLINE = ("**Offline:** the Hugging Face Hub cannot be reached, so the embedded Shapes model is the default; other "
+           "models work once they are in the local cache.")
 
 
 def _examples_fingerprint() -> str:
@@ -46,28 +51,27 @@ def build_demo():
     import gradio as gr
 
     from . import faithful, registry
-    from .i18n import plain_headers, tr
+    from .i18n import plain_headers, tr, wire_language
     from .patch_api import register_api
     from .sessions import lazy_session_configs
     from .tabs import TABS
 
     lazy_session_configs()  # a class of thirty: new sessions start without building every block's config
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", os.path.join(".gradio", "cached_examples", _examples_fingerprint()))
-    offline = "" if registry.hub_online() else (
-        " **Offline:** the Hugging Face Hub cannot be reached, so the embedded Shapes model is the default; "
-        "other models work once they are in the local cache.")
+    offline = "" if registry.hub_online() else OFFLINE
     with gr.Blocks(title="gitdemo: how GIT looks at images", analytics_enabled=False) as demo:
         gr.Markdown(tr("# gitdemo: see where an image-to-text model looks"), elem_id="app-title")
         gr.Markdown(tr("GIT (Microsoft's Generative Image-to-text Transformer), run by our own readable PyTorch code. "
                        "Caption a picture, ask about it, describe a video, then click any generated word to see its "
                        "attention over the image, layer by layer and head by head."))
         if offline:
-            gr.Markdown(offline.strip())
+            gr.Markdown(tr(offline))
         with gr.Tabs():
             for tab in TABS:
                 tab.build()
         faithful.api()  # /faithfulness(image, model, token): the deletion test over the API
         register_api()
+        wire_language(demo)  # the page's language, for the texts the server writes (after the tabs registered)
     plain_headers(demo)
     return demo
 

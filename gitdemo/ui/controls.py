@@ -13,7 +13,8 @@ import gradio as gr
 from ..errors import GitDemoError, InputError
 from .. import serving
 from . import gpu, registry
-from .i18n import tr
+from .i18n import choices, tr
+from ..lang import say
 from ..pipeline.decoding import DECODING, MAX_NEW_TOKENS, Decoding, generate
 
 log = logging.getLogger("gitdemo.ui")
@@ -44,7 +45,7 @@ def image_upload(elem_id: str) -> ImageUpload:
 
 
 def model_picker(task: str, elem_id: str) -> gr.Dropdown:
-    return gr.Dropdown(registry.dropdown_choices(task), value=registry.default_model(task), label=tr("Model"),
+    return gr.Dropdown(choices(registry.dropdown_choices(task)), value=registry.default_model(task), label=tr("Model"),
                        info=tr("The Shapes model is small, offline and trained on the synthetic scenes; the Microsoft "
                             "checkpoints download on first use."), elem_id=elem_id)
 
@@ -67,9 +68,9 @@ class DecodingControls:
 
 def precision_picker(key: str) -> gr.Radio:
     """How the model computes: the machine's fast default, with exact fp32 one click away."""
-    return gr.Radio(registry.precision_choices(), value=registry.AUTO, label="Precision",
-                    info="int8 is about 2x faster on a CPU and almost always writes the same words; "
-                         "exact (fp32) is the model as trained (each is loaded once, then kept).",
+    return gr.Radio(choices(registry.precision_choices()), value=registry.AUTO, label=tr("Precision"),
+                    info=tr("int8 is about 2x faster on a CPU and almost always writes the same words; "
+                            "exact (fp32) is the model as trained (each is loaded once, then kept)."),
                     elem_id=f"{key}-precision")
 
 
@@ -79,7 +80,7 @@ def decoding_controls(key: str, max_new_tokens: int | None = None) -> DecodingCo
         d.max_new_tokens = max_new_tokens
     precision = precision_picker(key)  # under the model picker, outside the folded decoding settings
     with gr.Accordion(tr("Decoding"), open=False):
-        mode = gr.Radio(list(DECODING), value=d.mode, label=tr("Decoding"),
+        mode = gr.Radio(choices((m, m) for m in DECODING), value=d.mode, label=tr("Decoding"),
                         info=tr("greedy: the likeliest token each step (streams); beam: keeps several candidates and "
                              "shows the best at the end; sampling: draws tokens at random (streams)."),
                         elem_id=f"{key}-decoding")
@@ -96,12 +97,13 @@ def decoding_controls(key: str, max_new_tokens: int | None = None) -> DecodingCo
 # ----------------------------------------------------------------------------- errors
 def _as_gr_error(exc: Exception) -> gr.Error:
     if isinstance(exc, gr.Error):
+        exc.message = say(exc.message) if isinstance(exc.message, str) else exc.message
         return exc
     if isinstance(exc, GitDemoError):
-        return gr.Error(registry.scrub(str(exc)))
+        return gr.Error(say(registry.scrub(str(exc))))  # the sentences without names or numbers are translated
     log.exception("unexpected error in the app")
-    return gr.Error(f"Something went wrong on the server ({type(exc).__name__}). Try again, or try another input; "
-                    f"the app keeps running.")
+    return gr.Error(say("Something went wrong on the server ({kind}). Try again, or try another input; the app keeps "
+                        "running.", kind=type(exc).__name__))
 
 
 def guard(fn: Callable) -> Callable:

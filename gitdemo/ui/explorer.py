@@ -29,7 +29,8 @@ from ..explain.views import Exploration, View, mask_figure, render, token_summar
 from ..pipeline import inputs as pipeline_inputs
 from .controls import EXPLORE, guard, open_images, open_video, progress_callback
 from .faithful import TestThisMap
-from .i18n import tr
+from .i18n import local, marker, tr
+from ..lang import say
 from .patches import PatchPanel
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class Slot:
 
 
 def _slot(label: str, elem_id: str, height: int | None = None) -> Slot:
-    image = gr.Image(label=label, show_label=False, type="pil", format="png", interactive=False,
+    image = gr.Image(label=tr(label), show_label=False, type="pil", format="png", interactive=False,
                      buttons=["download", "fullscreen"], elem_id=elem_id, height=height)
     caption = gr.Markdown(elem_id=f"{elem_id}-caption", elem_classes=["figure-caption"])
     return Slot(image, caption)
@@ -87,11 +88,11 @@ def ensure_relevancy(expl: Exploration, progress=None) -> None:
         return
     origin = expl.origin
     if not origin:
-        expl.relevancy_error = "this result carries no input to recompute it from; generate again."
+        expl.relevancy_error = say("this result carries no input to recompute it from; generate again.")
         return
     precision, note = origin["precision"], ""
     if precision == "int8":  # int8 layers give no gradients: the exact copy of the same checkpoint does
-        precision, note = "fp32", " computed on the exact (fp32) model: int8 layers give no gradients;"
+        precision, note = "fp32", say("Computed on the exact (fp32) model: int8 layers give no gradients.") + " "
     try:
         loaded = registry.CACHE.load(origin["key"], progress, precision)
         t0 = time.perf_counter()
@@ -102,28 +103,31 @@ def ensure_relevancy(expl: Exploration, progress=None) -> None:
         return
     except Exception as exc:  # noqa: BLE001 - a failed view falls back to raw attention; the server lives on
         log.exception("relevancy failed")
-        expl.relevancy_error = f"the backward pass failed ({type(exc).__name__})."
+        expl.relevancy_error = say("the backward pass failed ({error}).", error=type(exc).__name__)
         return
     expl.relevancy, expl.relevancy_error = maps, ""
-    expl.relevancy_note = (f"Maps of all {len(maps)} tokens{note} computed once for this result in {seconds:.2f} s "
-                           f"(one forward, one backward per token), then reused.")
+    expl.relevancy_note = note + say("Maps of all {n} tokens computed once for this result in {seconds} s (one "
+                                     "forward, one backward per token), then reused.", n=len(maps),
+                                     seconds=f"{seconds:.2f}")
 
 
 def _precision_note(precision: str) -> str:
     """Which arithmetic produced the maps: int8 moves attention a little (docs/results.md)."""
     from ..models.precision import LABELS
 
-    exact = " Pick exact (fp32) above and generate again for the model's exact maps." if precision != "fp32" else ""
-    return f" Maps computed at precision {LABELS.get(precision, precision)}.{exact}"
+    exact = say(" Pick exact (fp32) above and generate again for the model's exact maps.") if precision != "fp32" \
+        else ""
+    return say(" Maps computed at precision {precision}.", precision=local(LABELS.get(precision, precision))) + exact
 
 
 def _status(expl: Exploration) -> str:
     t = len(expl.tokens)
     if not expl.layout.has_cls:  # SigLIP (PaliGemma)
-        return (f"Exploring **{expl.text}** ({t} tokens). SigLIP has no class token: the maps cover its "
-                f"{expl.layout.rows} x {expl.layout.cols} patches. Click a token, or use the scrubber.")
-    return (f"Exploring **{expl.text}** ({t} tokens, model {registry.label(expl.model_name)}). Click a token, "
-            f"or step through the generation with the scrubber.")
+        return say("Exploring **{text}** ({n} tokens). SigLIP has no class token: the maps cover its {rows} x {cols} "
+                   "patches. Click a token, or use the scrubber.", text=expl.text, n=t, rows=expl.layout.rows,
+                   cols=expl.layout.cols)
+    return say("Exploring **{text}** ({n} tokens, model {model}). Click a token, or step through the generation with "
+               "the scrubber.", text=expl.text, n=t, model=local(registry.label(expl.model_name)))
 
 
 class Explorer:
@@ -151,10 +155,10 @@ class Explorer:
                     self.slots["topk"] = _slot("Next-token probabilities", f"{key}-topk")
                     self.slots["share"] = _slot("Image vs text", f"{key}-share")
             with gr.Row():
-                self.layer = gr.Dropdown([("mean of all layers", "mean")], value="mean", label=tr("Layer"),
+                self.layer = gr.Dropdown([(marker("mean of all layers"), "mean")], value="mean", label=tr("Layer"),
                                          elem_id=f"{key}-layer")
-                self.head = gr.Dropdown([("mean over heads", "mean"), ("max over heads", "max")], value="mean",
-                                        label=tr("Head"), elem_id=f"{key}-head")
+                self.head = gr.Dropdown([(marker("mean over heads"), "mean"), (marker("max over heads"), "max")],
+                                        value="mean", label=tr("Head"), elem_id=f"{key}-head")
                 self.cmap = gr.Dropdown(list(viz.CMAPS), value="viridis", label=tr("Colour map (colour-blind safe)"))
                 self.map = gr.Dropdown([(tr(MAP_LABELS[v]), v) for v in VIEWS], value=DEFAULT_VIEW,
                                        label=tr("What the heatmap shows"), elem_id=f"{key}-map")
@@ -263,8 +267,8 @@ class Explorer:
     def _build(self, media, payload, *rest, progress=gr.Progress()):
         controls, opened = self._split(rest)
         if not payload or not payload.get("tokens"):
-            status = ("Generate something above, then click one of its tokens." if not payload else
-                      "The model produced no tokens, so there is no attention to explore.")
+            status = (local("Generate something above, then click one of its tokens.") if not payload else
+                      say("The model produced no tokens, so there is no attention to explore."))
             return [None, gr.update(choices=[], value=None), gr.update(value=1, maximum=2, interactive=False), "",
                     gr.update(), gr.update(), gr.update(), status, None, ""] + self._figure_values(None)
         # the maps come from the same precision as the answer they explain (the status line says which)
@@ -275,9 +279,10 @@ class Explorer:
             view.frame = 1 + int(np.argmax(explain.frame_split(expl.steps[0], expl.layout)))
         figs = self._render(expl, view, self._only(opened), progress_callback(progress))
         mask_values = self._mask_values(expl) if opened is None or "mask" in opened else [gr.skip(), gr.skip()]
-        layers = [("mean of all layers", "mean")] + [(f"layer {i}", str(i)) for i in range(1, expl.num_layers + 1)]
-        heads = [("mean over heads", "mean"), ("max over heads", "max")] + \
-                [(f"head {i}", str(i)) for i in range(1, expl.num_heads + 1)]
+        layers = [(local("mean of all layers"), "mean")] + \
+            [(say("layer {n}", n=i), str(i)) for i in range(1, expl.num_layers + 1)]
+        heads = [(local("mean over heads"), "mean"), (local("max over heads"), "max")] + \
+                [(say("head {n}", n=i), str(i)) for i in range(1, expl.num_heads + 1)]
         t = len(expl.tokens)
         return [expl, gr.update(choices=expl.chips(), value=0),
                 gr.update(value=1, minimum=1, maximum=max(2, t), interactive=t > 1),

@@ -17,9 +17,14 @@ from ..pipeline import inputs as pipeline_inputs
 from ..viz.curves import deletion_curve
 from . import registry
 from .controls import EXPLORE, guard, open_images, open_video
+from .i18n import choices, tr
+from ..lang import say
 
 HIDE_HINT = ("Hidden patches are painted in the image's mean colour (what the model then sees). "
              "Click a square of the picture to hide it or show it again.")
+LESSON = ("Attention shows where information *could* flow. Does hiding what a map points at change the word? The curve "
+          "hides the patches each map ranks highest; the counterfactual captions the picture again with the patches "
+          "you choose hidden. " + HIDE_HINT)
 
 
 def _inputs(payload: dict, media, video: bool):
@@ -66,24 +71,23 @@ class TestThisMap:
     def __init__(self, key: str, video: bool = False):
         self.key, self.video = key, video
         self.hidden = gr.State(None)
-        with gr.Accordion("Test this map: hide patches and watch the token", open=False):
-            gr.Markdown("Attention shows where information *could* flow. Does hiding what a map points at change "
-                        "the word? The curve hides the patches each map ranks highest; the counterfactual "
-                        "captions the picture again with the patches you choose hidden. " + HIDE_HINT)
-            self.curve_run = gr.Button("Draw the deletion curve for the selected token", elem_id=f"{key}-faith-curve-run")
+        with gr.Accordion(tr("Test this map: hide patches and watch the token"), open=False):
+            gr.Markdown(tr(LESSON))
+            self.curve_run = gr.Button(tr("Draw the deletion curve for the selected token"),
+                                       elem_id=f"{key}-faith-curve-run")
             self.curve = gr.Image(show_label=False, type="pil", format="png", interactive=False,
                                   elem_id=f"{key}-faith-curve")
             self.curve_caption = gr.Markdown(elem_classes=["figure-caption"])
             with gr.Row():
-                self.picture = gr.Image(label="Click patches to hide them", type="pil", format="png",
+                self.picture = gr.Image(label=tr("Click patches to hide them"), type="pil", format="png",
                                         interactive=False, elem_id=f"{key}-faith-picture", height=300)
                 with gr.Column():
-                    self.view = gr.Dropdown([(fa.VIEW_TITLES[v], v) for v in fa.VIEWS], value=fa.DEFAULT_VIEW,
-                                            label="Map", elem_id=f"{key}-faith-view")
-                    self.k = gr.Slider(1, 24, value=5, step=1, precision=0, label="Patches to hide (top k)")
-                    self.top = gr.Button("Hide the top k of this map", elem_id=f"{key}-faith-top")
-                    self.clear = gr.Button("Show every patch again")
-                    self.run = gr.Button("Caption again with these patches hidden", variant="primary",
+                    self.view = gr.Dropdown(choices((fa.VIEW_TITLES[v], v) for v in fa.VIEWS),
+                                            value=fa.DEFAULT_VIEW, label=tr("Map"), elem_id=f"{key}-faith-view")
+                    self.k = gr.Slider(1, 24, value=5, step=1, precision=0, label=tr("Patches to hide (top k)"))
+                    self.top = gr.Button(tr("Hide the top k of this map"), elem_id=f"{key}-faith-top")
+                    self.clear = gr.Button(tr("Show every patch again"))
+                    self.run = gr.Button(tr("Caption again with these patches hidden"), variant="primary",
                                          elem_id=f"{key}-faith-run")
             self.result = gr.Markdown(elem_id=f"{key}-faith-result")
 
@@ -99,7 +103,7 @@ class TestThisMap:
         loaded, inputs = _inputs(payload, media, self.video)
         step = int(min(max(int(index or 0), 0), len(expl.token_ids) - 1))
         d = fa.curve(loaded.model, inputs, expl.token_ids, step)
-        drops = {fa.VIEW_TITLES[v]: [row[0] for row in d.drop[v]] for v in fa.VIEWS}
+        drops = {say(fa.VIEW_TITLES[v]): [row[0] for row in d.drop[v]] for v in fa.VIEWS}
         fig = deletion_curve(d.fractions, drops, [row[0] for row in d.random], expl.tokens[step], d.base[0])
         return fig.image, fig.caption
 
@@ -135,11 +139,13 @@ class TestThisMap:
         step = int(min(max(int(index or 0), 0), len(expl.token_ids) - 1))
         cf = fa.counterfactual(loaded.model, loaded.processor, inputs, expl.token_ids, step, hidden)
         change = cf.p_new - cf.p_old
-        return (f"| | caption | p('{cf.token}') at step {step + 1} |\n| --- | --- | --- |\n"
-                f"| whole image | {cf.old_text} | {cf.p_old:.3f} |\n"
-                f"| {cf.hidden} patches hidden | {cf.new_text} | {cf.p_new:.3f} ({change:+.3f}) |\n\n"
-                f"The probability on the second row is read on the *old* caption (teacher-forced), so it says how "
-                f"much the hidden patches mattered for '{cf.token}' there.")
+        return say("| | caption | p('{token}') at step {step} |\n| --- | --- | --- |\n"
+                   "| whole image | {old} | {p_old} |\n"
+                   "| {hidden} patches hidden | {new} | {p_new} ({change}) |\n\n"
+                   "The probability on the second row is read on the *old* caption (teacher-forced), so it says how "
+                   "much the hidden patches mattered for '{token}' there.", token=cf.token, step=step + 1,
+                   old=cf.old_text, p_old=f"{cf.p_old:.3f}", hidden=cf.hidden, new=cf.new_text, p_new=f"{cf.p_new:.3f}",
+                   change=f"{change:+.3f}")
 
     def wire(self, explorer, media, payload) -> None:
         common = dict(concurrency_id=EXPLORE, api_visibility="undocumented")

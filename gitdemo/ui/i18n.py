@@ -1,15 +1,32 @@
-"""The UI in English, Arabic and Chinese: one translation table, read by `gr.I18n` in the browser.
+"""The UI in English, Arabic and Chinese: translation tables read by `gr.I18n` in the browser, and the page's
+language sent to the server for the texts the server writes.
 
 `tr("Image")` marks a label for translation; the key IS the English text, so untranslated code still
-reads well and a missing entry shows English (the tests list every key that lacks a language). The
-browser's language picks the table (Gradio's settings panel switches it); `RTL_JS` turns the page
-right-to-left whenever the title on screen is in Arabic script, so a switch in the settings flips it too.
+reads well and a missing entry shows English (tests/test_i18n.py lists every key that lacks a language and
+every `tr()` key missing from the table). `marker(text)` is the same as a plain string, for the labels of menu
+choices (Gradio translates those in the browser too); `local(text)` is the table's text in the language the
+server writes in, for values a handler returns (English over the API). The browser's language picks the
+table (Gradio's settings panel switches it); `RTL_JS` turns the page right-to-left whenever the title on
+screen is in Arabic script, so a switch in the settings flips it too.
 
-Covered: the header, the tab names, the Caption, Visual QA and Compare tabs, the shared controls, and
-the attention explorer (with its patch panel). Not yet: the Video, Attention mask and PaliGemma tabs'
-own texts, and the captions drawn into figures (they are made on the server, in English).
+Texts made on the server (figure titles and captions, status lines, notices, error messages) follow
+`gitdemo.lang`: `RTL_JS` reads the language the page shows and clicks a hidden button whenever it changes;
+its event (`wire_language`) records it for the page's session (`gitdemo.lang.remember`) and runs the
+listeners the tabs registered with `on_language` (the PaliGemma tab sets its prompt language). The API and
+scripts keep English. (A session, not a cookie: on a Space the app runs in an iframe, where cookies are
+third-party and often blocked; not the Accept-Language header: it would miss a switch in the settings.)
+
+Covered: every tab's labels, infos, lesson sentences, buttons, accordions and choices; the explorer and its
+figures; status lines and notices. Still English: the answers (the models write English), example
+questions and placeholders (the models read English), model names in the example tables, the API's
+JSON, the Compare tab's caption, cached example outputs written by the server (PaliGemma's box list),
+progress messages, and error messages with numbers or names in them.
 """
 from __future__ import annotations
+
+import json
+
+from .i18n_tabs import TAB_TEXT
 
 LANGUAGES = ("en", "ar", "zh-CN")
 
@@ -125,6 +142,7 @@ TABLE: dict[str, tuple[str, str]] = {
     "relevancy (gradient-weighted; computed on demand)": ("الصلة (موزونة بالتدرّج؛ تُحسب عند الطلب)",
                                                           "相关性(按梯度加权;按需计算)"),
 }
+TABLE.update(TAB_TEXT)  # the Video, Attention mask and PaliGemma tabs, choices, Test this map (i18n_tabs.py)
 
 
 def translations() -> dict[str, dict[str, str]]:
@@ -154,28 +172,130 @@ def tr(text: str):
     return i18n()(text) if text in TABLE else text
 
 
+def local(text: str, lang: str | None = None) -> str:
+    """`text` from this table in the language the server writes in now (`gitdemo.lang.current()`), for a label
+    the server puts inside its own text (a model's name in a status line)."""
+    from .. import lang as server_lang
+
+    lang = server_lang.normalise(lang) if lang else server_lang.current()
+    entry = TABLE.get(text)
+    return entry[server_lang.LANGS.index(lang) - 1] if entry and lang != "en" else text
+
+
+def marker(text: str) -> str:
+    """`tr(text)` as a plain string: for the labels of menu choices (the browser translates it)."""
+    return str(tr(text))
+
+
+def choices(pairs) -> list[tuple[str, str]]:
+    """(label, value) pairs with the labels marked for translation; the values (what the API takes) unchanged."""
+    return [(marker(label), value) for label, value in pairs]
+
+
 def plain_headers(demo) -> None:
-    """Example tables take their column headers from the inputs' labels, and Gradio's Dataset does not
-    translate them (it would show the raw marker): give them the English text instead."""
+    """Example tables take their column headers (and a menu's label for each cell) from the inputs, and Gradio's
+    Dataset does not translate them (it would show the raw marker): give them the English text instead (the
+    headers are then rewritten in the page's language by `wire_language`; the cells stay English)."""
     from gradio.i18n import I18nData
 
+    def plain(x):
+        if isinstance(x, I18nData):
+            return x.key
+        if isinstance(x, str) and "__i18n__" in x:
+            try:
+                return json.loads(x[x.index("__i18n__") + 8:])["key"]
+            except (ValueError, KeyError):
+                return x
+        return x
+
     for block in demo.blocks.values():
-        headers = getattr(block, "headers", None)
-        if type(block).__name__ == "Dataset" and headers:
-            block.headers = [h.key if isinstance(h, I18nData) else h for h in headers]
+        if type(block).__name__ != "Dataset":
+            continue
+        if getattr(block, "headers", None):
+            block.headers = [plain(h) for h in block.headers]
+        for props in getattr(block, "component_props", None) or []:  # a menu's cell shows its choice's label
+            if isinstance(props, dict) and props.get("choices"):
+                props["choices"] = [(plain(c[0]), c[1]) if isinstance(c, (list, tuple)) else c for c in props["choices"]]
 
 
-# right to left while the page shows Arabic (follows the browser's language and the settings panel's switch)
+# ----------------------------------------------------------------------------- the page's language, on the server
+SYNC_ID = "gitdemo-lang-sync"
+LISTENERS: list[tuple] = []  # (fn(lang, *inputs) -> outputs, inputs, outputs), registered while the tabs build
+_JS_LANG = "(...args) => [window.gitdemoLang ? window.gitdemoLang() : 'en', ...args.slice(1)]"
+
+
+def on_language(fn, inputs: list, outputs: list) -> None:
+    """Run `fn(lang, *inputs)` ('en', 'ar' or 'zh') when the page's language is known, and after each switch."""
+    LISTENERS.append((fn, list(inputs), list(outputs)))
+
+
+def _record(lang, request=None) -> None:
+    from .. import lang as server_lang
+
+    server_lang.remember(getattr(request, "session_hash", None), lang)
+
+
+def _forget(request=None) -> None:
+    from .. import lang as server_lang
+
+    server_lang.forget(getattr(request, "session_hash", None))
+
+
+def wire_language(demo) -> None:
+    """The hidden button `RTL_JS` clicks when the page's language changes (call inside the Blocks, last)."""
+    import gradio as gr
+
+    def record(lang, request):
+        _record(lang, request)
+
+    def forget(request):
+        _forget(request)
+
+    # real classes, not the strings `from __future__ import annotations` leaves (Gradio looks the hint up)
+    record.__annotations__, forget.__annotations__ = {"request": gr.Request}, {"request": gr.Request}
+
+    box = gr.Textbox(visible=False)
+    sync = gr.Button("language", elem_id=SYNC_ID, elem_classes=["gitdemo-hidden"])
+    common = dict(js=_JS_LANG, queue=False, api_visibility="private", show_progress="hidden")
+    sync.click(record, [box], None, **common)
+    for fn, inputs, outputs in LISTENERS:
+        sync.click(fn, [box, *inputs], outputs, **common)
+    LISTENERS.clear()
+    # example tables: Gradio's Dataset shows its headers as they are; the server writes them in the page's language
+    tables = [b for b in demo.blocks.values() if type(b).__name__ == "Dataset" and getattr(b, "headers", None)]
+    for table in tables:
+        english = [h.key if hasattr(h, "key") else str(h) for h in table.headers]
+        sync.click(lambda lang, e=english: gr.update(headers=[local(h, lang) for h in e]), [box], [table], **common)
+    demo.unload(forget)
+
+
+# right to left while the page shows Arabic (follows the browser's language and the settings panel's switch);
+# the language on screen goes to the server through the hidden button whenever it changes
 RTL_JS = """() => {
-  const flip = () => {
+  window.gitdemoLang = () => {
     const title = document.querySelector('#app-title');
-    if (!title) return;
-    const rtl = /[\\u0600-\\u06FF]/.test(title.innerText);
-    document.documentElement.dir = rtl ? 'rtl' : 'ltr';
-    document.documentElement.lang = rtl ? 'ar' : (/[\\u4e00-\\u9fff]/.test(title.innerText) ? 'zh-CN' : 'en');
+    const text = title ? title.innerText : '';
+    return /[\\u0600-\\u06FF]/.test(text) ? 'ar' : (/[\\u4e00-\\u9fff]/.test(text) ? 'zh-CN' : 'en');
+  };
+  let sent = null, sentAt = 0, again = false;
+  const flip = () => {
+    if (!document.querySelector('#app-title')) return;
+    const lang = window.gitdemoLang();
+    document.documentElement.dir = lang === 'ar' ? 'rtl' : 'ltr';
+    document.documentElement.lang = lang;
+    const sync = document.getElementById('%s');
+    if (!sync) return;
+    if (lang !== sent) {
+      sent = lang; sentAt = Date.now(); again = true;
+      sync.click();
+    } else if (again && Date.now() - sentAt > 2000) {  // once more, in case the first click came before the app listened
+      again = false;
+      sync.click();
+    }
   };
   flip();
   setInterval(flip, 400);
-}"""
+}""" % SYNC_ID
 
-__all__ = ["LANGUAGES", "TABLE", "translations", "i18n", "tr", "RTL_JS", "plain_headers"]
+__all__ = ["LANGUAGES", "TABLE", "translations", "i18n", "tr", "marker", "local", "choices", "RTL_JS", "plain_headers",
+           "on_language", "wire_language", "SYNC_ID"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..lang import say, use
 from ..shapes.in_world import looks_like_shapes_world
 from . import registry
 
@@ -26,25 +27,30 @@ def is_embedded(name: str) -> bool:
     return name in (registry.EMBEDDED, registry.EMBEDDED_PALI)
 
 
+WORLD = ("This image does not look like the Shapes world. The offline model only knows coloured circles, squares and "
+         "triangles on a plain light background, so its answer says nothing about this picture. For photos, pick a "
+         "Hub model such as {model} in the model menu (needs the internet).")
+
+
 def world_notice(name: str, images, task: str) -> str | None:
-    """A notice (also shown as a warning toast) when an embedded Shapes model gets an image from outside its world."""
+    """A notice (also shown as a warning toast, in the page's language) when an embedded Shapes model gets an image
+    from outside its world. The notice returned (for the JSON) is English, as the API's texts are."""
     if not is_embedded(name) or not images or looks_like_shapes_world(images[0]):
         return None
-    notice = (f"This image does not look like the Shapes world. The offline model only knows coloured circles, "
-              f"squares and triangles on a plain light background, so its answer says nothing about this picture. "
-              f"For photos, pick a Hub model such as {hub_alternative(task)} in the model menu (needs the internet).")
     try:
-        gr.Warning(notice, duration=15)
+        gr.Warning(say(WORLD, model=hub_alternative(task)), duration=15)
     except Exception:  # noqa: BLE001 - outside a request (tests, CLI) there is nowhere to show it
         pass
-    return notice
+    with use("en"):
+        return say(WORLD, model=hub_alternative(task))
 
 
 def shown_text(text: str, name: str) -> str:
     """What the text box shows: the answer, or a sentence when it is empty."""
     if str(text or "").strip():
         return text
-    return EMPTY.format(hint=EMBEDDED_HINT if is_embedded(name) else " Try another prompt or a longer answer.")
+    hint = say(EMBEDDED_HINT) if is_embedded(name) else say(" Try another prompt or a longer answer.")
+    return say(EMPTY, hint=hint)
 
 
 def finish(text: str, payload: dict | None, name: str, notice: str | None):

@@ -14,14 +14,16 @@ from .. import viz
 from ..explain.reverse import patch_at, patch_readers
 from ..explain.views import Exploration
 from .controls import EXPLORE, guard
-from .i18n import tr
+from .i18n import local, tr
+from ..lang import say
 
 SIDE = 336  # the picker is drawn at this size, so click pixels map to patches without knowing the upload
 
 
 def _where(expl: Exploration, frame: int, row: int, col: int) -> str:
-    f = f"frame {frame + 1}, " if expl.is_video else ""
-    return f"the patch at {f}row {row + 1}, column {col + 1}"
+    if expl.is_video:
+        return say("the patch at frame {frame}, row {row}, column {col}", frame=frame + 1, row=row + 1, col=col + 1)
+    return say("the patch at row {row}, column {col}", row=row + 1, col=col + 1)
 
 
 def _frame(expl: Exploration, frame) -> int:
@@ -51,7 +53,7 @@ class PatchPanel:
                     self.picker = gr.Image(label=tr("The model's view: click a patch"), type="pil", format="png",
                                            interactive=False, buttons=[], height=SIDE, elem_id=f"{key}-picker")
                 with gr.Column(scale=3):
-                    self.bars = gr.Image(label="Tokens reading the patch", show_label=False, type="pil",
+                    self.bars = gr.Image(label=tr("Tokens reading the patch"), show_label=False, type="pil",
                                          format="png", interactive=False, buttons=["download"],
                                          elem_id=f"{key}-readers")
                     self.caption = gr.Markdown(tr(self.HINT), elem_id=f"{key}-readers-caption",
@@ -67,10 +69,10 @@ class PatchPanel:
 
     def _reset(self, expl, frame):
         if expl is None:
-            return [None, None, self.HINT, None, ""]
+            return [None, None, local(self.HINT), None, ""]
         f = _frame(expl, frame)
         picture = viz.patch_picker(expl.frames[f], expl.layout.rows, expl.layout.cols, None, SIDE)
-        return [picture, None, self.HINT, None, ""]
+        return [picture, None, local(self.HINT), None, ""]
 
     def _click(self, expl, frame, drop_sink, cmap, evt: gr.SelectData):
         if expl is None:

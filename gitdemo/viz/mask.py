@@ -6,6 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..lang import join, say
 from .figures import OKABE_ITO, Figure, _cmap, _new_figure, _render, _short
 
 
@@ -38,25 +39,31 @@ def block_kind(block: np.ndarray, same: bool = False) -> str:
     return "partial"
 
 
+def shown_name(name: str) -> str:
+    """A segment's name as the figure and the sentences show it (translated: "image", "prompt", ...)."""
+    return say(name)
+
+
 def _why(q: Segment, k: Segment, kind: str, order: int) -> str:
     """Why a block looks the way it does (order: key segment before (-1), same (0) or after (1) the query's)."""
     q_img, k_img = q.labels is None, k.labels is None
+    qn, kn = shown_name(q.name), shown_name(k.name)
     if order == 0 and q_img and kind == "all":
-        return "every image token sees every other one, in both directions: the picture is read as a whole"
+        return say("every image token sees every other one, in both directions: the picture is read as a whole")
     if order == 0 and kind == "causal":
-        return ("each token sees itself and the tokens before it, never a later one, which is what lets "
-                "the model write one token at a time")
+        return say("each token sees itself and the tokens before it, never a later one, which is what lets "
+                   "the model write one token at a time")
     if order == 0 and kind == "all":
-        return "these tokens see each other in both directions (read as a whole, like a prefix)"
+        return say("these tokens see each other in both directions (read as a whole, like a prefix)")
     if q_img and not k_img and kind == "none":
-        return ("the image never sees the text, so its encoding does not depend on the words: it is computed "
-                "once and its keys and values are cached for every generated token")
+        return say("the image never sees the text, so its encoding does not depend on the words: it is computed "
+                   "once and its keys and values are cached for every generated token")
     if k_img and kind == "all":
-        return f"every {q.name} token sees the whole {k.name.split(' ')[0]}"
+        return say("every {q} token sees the whole {k}", q=qn, k=shown_name(k.name.split(" ")[0]))
     if order < 0 and kind == "all":
-        return f"every {q.name} token sees all of the earlier {k.name}"
+        return say("every {q} token sees all of the earlier {k}", q=qn, k=kn)
     if order > 0 and kind == "none":
-        return f"no {q.name} token sees the later {k.name}: the future stays hidden"
+        return say("no {q} token sees the later {k}: the future stays hidden", q=qn, k=kn)
     return ""
 
 
@@ -70,11 +77,13 @@ def describe_blocks(mask: np.ndarray, segments: Sequence[Segment]) -> list[str]:
         for b, ks in enumerate(segments):
             kind = block_kind(mask[qs.start:qs.end, ks.start:ks.end], same=a == b)
             why = _why(qs, ks, kind, (b > a) - (b < a))
-            sentences.append(f"{qs.name} → {ks.name}: {_VERDICT[kind]}" + (f" — {why}." if why else "."))
+            head = say("{q} → {k}: {verdict}", q=shown_name(qs.name), k=shown_name(ks.name),
+                       verdict=say(_VERDICT[kind]))
+            sentences.append(say("{head} — {why}.", head=head, why=why) if why else say("{head}.", head=head))
     return sentences
 
 
-def mask_diagram(mask: np.ndarray, segments: Sequence[Segment], title: str = "Attention mask",
+def mask_diagram(mask: np.ndarray, segments: Sequence[Segment], title: str | None = None,
                  max_image_cells: int = 8) -> tuple[Figure, list[str]]:
     """Draw a (S, S) boolean mask (rows: queries, columns: keys) with labelled blocks.
 
@@ -112,14 +121,14 @@ def mask_diagram(mask: np.ndarray, segments: Sequence[Segment], title: str = "At
         a, b = starts[seg.name]
         ax.axhline(a - 0.5, color=OKABE_ITO["orange"], lw=1.5)
         ax.axvline(a - 0.5, color=OKABE_ITO["orange"], lw=1.5)
-        ax.text(n - 0.5 + 0.02 * n, (a + b - 1) / 2, seg.name, va="center", ha="left", fontsize=9,
+        ax.text(n - 0.5 + 0.02 * n, (a + b - 1) / 2, shown_name(seg.name), va="center", ha="left", fontsize=9,
                 color=OKABE_ITO["vermillion"], fontweight="bold", clip_on=False)
     ticks, labels = [], []
     for seg in segments:
         a, b = starts[seg.name]
         if seg.labels is None:
             ticks.append((a + b - 1) / 2)
-            labels.append(f"{seg.name}\n({seg.size} tokens)")
+            labels.append(say("{name}\n({n} tokens)", name=shown_name(seg.name), n=seg.size))
         else:
             ticks += list(range(a, b))
             labels += [_short(t, 10) for t in seg.labels]
@@ -127,15 +136,16 @@ def mask_diagram(mask: np.ndarray, segments: Sequence[Segment], title: str = "At
     ax.set_xticks(ticks, labels, rotation=90, fontsize=fs)
     ax.set_yticks(ticks, labels, fontsize=fs)
     ax.xaxis.tick_top()
-    ax.set_xlabel("keys (what is looked at)", fontsize=8)
-    ax.set_ylabel("queries (who looks)", fontsize=8)
+    ax.set_xlabel(say("keys (what is looked at)"), fontsize=8)
+    ax.set_ylabel(say("queries (who looks)"), fontsize=8)
     ax.xaxis.set_label_position("top")
-    fig.text(0.02, 0.99, title + "  (light = may attend, dark = masked)", fontsize=9, va="top")
+    fig.text(0.02, 0.99, say("{title}  (light = may attend, dark = masked)", title=title or say("Attention mask")),
+             fontsize=9, va="top")
     sentences = describe_blocks(mask, segments)
     visible = int(mask.sum())
-    parts = ", ".join(f"{g.name} {g.size}" for g in segments)
-    caption = (f"The mask the model used for this input: {s} positions ({parts}); "
-               f"{visible} of {s * s} query-key pairs may attend.")
+    parts = join(f"{shown_name(g.name)} {g.size}" for g in segments)
+    caption = say("The mask the model used for this input: {s} positions ({parts}); {visible} of {total} query-key "
+                  "pairs may attend.", s=s, parts=parts, visible=visible, total=s * s)
     return Figure(_render(fig), caption), sentences
 
 

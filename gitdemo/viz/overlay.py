@@ -11,7 +11,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from .figures import OKABE_ITO, Figure, _cmap, _colour_bar, _fit_text, _fmt, _font, _pct
+from ..lang import say
+from .figures import OKABE_ITO, Figure, _cmap, _colour_bar, _fmt, _font, _pct, draw_text
 
 
 def model_view(pixel_values, mean: Sequence[float], std: Sequence[float]) -> Image.Image:
@@ -47,13 +48,14 @@ def _panel(image: Image.Image, grid: np.ndarray, side: int, opacity: float, cmap
 
 # ----------------------------------------------------------------------------- single heatmap
 def heatmap(image: Image.Image, grid: np.ndarray, token: str, opacity: float = 0.5, cmap: str = "viridis",
-            view: str = "mean over layers and heads", vmin: float | None = None, vmax: float | None = None,
+            view: str | None = None, vmin: float | None = None, vmax: float | None = None,
             title: str | None = None, side: int = 336) -> Figure:
     """One token's attention over the patch grid, over the image, with a colour bar."""
     from PIL import ImageDraw
 
     grid = np.asarray(grid, dtype=np.float64)
     rows, cols = grid.shape
+    view = view or say("mean over layers and heads")
     lo = float(grid.min()) if vmin is None else vmin
     hi = float(grid.max()) if vmax is None else vmax
     top, bar_w = 26, 86
@@ -61,12 +63,13 @@ def heatmap(image: Image.Image, grid: np.ndarray, token: str, opacity: float = 0
     canvas.paste(_panel(image, grid, side, opacity, cmap, lo, hi), (4, top))
     canvas.paste(_colour_bar(14, side, cmap, vertical=True), (side + 14, top))
     d = ImageDraw.Draw(canvas)
-    d.text((4, 4), _fit_text(title or f"'{token}' — {view}", 13, side + bar_w), fill="black", font=_font(13))
+    draw_text(canvas, (4, 4), title or say("'{token}' — {view}", token=token, view=view), 13, side + bar_w)
     for frac, value in ((0.0, hi), (0.5, (lo + hi) / 2), (1.0, lo)):
         d.text((side + 32, top + frac * (side - 12)), _fmt(value), fill="black", font=_font(11))
     r, c = _peak(grid)
-    caption = (f"Where '{token}' looked ({view}): each of the {rows} x {cols} squares is one image patch, "
-               f"brighter = more attention; the peak is at row {r + 1}, column {c + 1}.")
+    caption = say("Where '{token}' looked ({view}): each of the {rows} x {cols} squares is one image patch, "
+                  "brighter = more attention; the peak is at row {row}, column {col}.", token=token, view=view,
+                  rows=rows, cols=cols, row=r + 1, col=c + 1)
     return Figure(canvas, caption)
 
 
@@ -99,17 +102,21 @@ def small_multiples(image: Image.Image | Sequence[Image.Image], maps: Sequence[n
         vmin, vmax = (lo, hi) if shared_scale else (None, None)
         canvas.paste(_panel(images[i], a, side, opacity, cmap, vmin, vmax), (x, y))
         bold = i == highlight
-        d.text((x, y - title_h + 2), _fit_text(("▶ " if bold else "") + t, 12, side), fill="black", font=_font(12))
+        draw_text(canvas, (x, y - title_h + 2), ("▶ " if bold else "") + t, 12, side)
         if bold:
             d.rectangle((x - 3, y - 3, x + side + 2, y + side + 2), outline=OKABE_ITO["vermillion"], width=3)
     y = canvas.height - foot + 6
     canvas.paste(_colour_bar(120, 10, cmap, vertical=False), (gap + 40, y + 3))
-    label = f"{_fmt(lo)} … {_fmt(hi)} (shared)" if shared_scale else "each panel: its own min … max"
-    d.text((gap, y), "low", fill="black", font=_font(11))
-    d.text((gap + 166, y), "high   " + label, fill="black", font=_font(11))
-    scale = ("one colour scale for all panels, so brightness compares across them" if shared_scale else
-             "each panel scaled to its own range, so it shows its pattern, not its strength")
-    return Figure(canvas, f"{what[:1].upper() + what[1:]}; {scale}." if what else f"{scale[:1].upper() + scale[1:]}.")
+    label = say("{lo} … {hi} (shared)", lo=_fmt(lo), hi=_fmt(hi)) if shared_scale else \
+        say("each panel: its own min … max")
+    draw_text(canvas, (gap, y), say("low"), 11, 38)
+    draw_text(canvas, (gap + 166, y), say("high") + "   " + label, 11, max(40, canvas.width - gap - 166),
+              align_right=False)
+    scale = say("one colour scale for all panels, so brightness compares across them") if shared_scale else \
+        say("each panel scaled to its own range, so it shows its pattern, not its strength")
+    if what:
+        return Figure(canvas, say("{what}; {scale}.", what=what[:1].upper() + what[1:], scale=scale))
+    return Figure(canvas, say("{scale}.", scale=scale[:1].upper() + scale[1:]))
 
 
 # ----------------------------------------------------------------------------- frames
@@ -123,7 +130,7 @@ def frame_strip(frames: Sequence[Image.Image], maps: np.ndarray, split: Sequence
     maps = np.asarray(maps, dtype=np.float64)  # (F, rows, cols)
     f = len(frames)
     lo, hi = float(maps.min()), float(maps.max())
-    labels = list(frame_labels) if frame_labels else [f"frame {i + 1}" for i in range(f)]
+    labels = list(frame_labels) if frame_labels else [say("frame {n}", n=i + 1) for i in range(f)]
     split = np.asarray(split, dtype=np.float64)
     gap, title_h, bar_h = 8, 18, 70
     canvas = Image.new("RGB", (f * (side + gap) + gap, title_h + side + bar_h + 34), "white")
@@ -133,15 +140,17 @@ def frame_strip(frames: Sequence[Image.Image], maps: np.ndarray, split: Sequence
     for i in range(f):
         x = gap + i * (side + gap)
         canvas.paste(_panel(frames[i], maps[i], side, opacity, cmap, lo, hi), (x, title_h))
-        d.text((x, 2), _fit_text(labels[i], 12, side), fill="black", font=_font(12))
+        draw_text(canvas, (x, 2), labels[i], 12, side)
         h = int(round((bar_h - 16) * split[i] / peak))
         bx = x + side // 2 - 18
         d.rectangle((bx, base - h, bx + 36, base), fill=OKABE_ITO["blue"])
         d.text((bx, base - h - 15), _pct(split[i]), fill="black", font=_font(11))
     d.line((gap, base, canvas.width - gap, base), fill="black", width=1)
-    d.text((gap, base + 4), "share of the token's attention on the image, per frame", fill="black", font=_font(11))
+    draw_text(canvas, (gap, base + 4), say("share of the token's attention on the image, per frame"), 11,
+              canvas.width - 2 * gap)
     best = int(np.argmax(split))
-    caption = (f"The {f} frames the model read, each with where '{token}' looked (one colour scale); the bars "
-               f"split its attention on the image across frames: most on {labels[best]} ({_pct(split[best])}).")
+    caption = say("The {n} frames the model read, each with where '{token}' looked (one colour scale); the bars "
+                  "split its attention on the image across frames: most on {frame} ({share}).", n=f, token=token,
+                  frame=labels[best], share=_pct(split[best]))
     return Figure(canvas, caption)
 

@@ -11,7 +11,8 @@ import torch
 
 from ... import explain, viz
 from .. import controls, registry
-from ..i18n import tr
+from ..i18n import choices, tr
+from ...lang import say
 from ...explain.mask import mask_for
 
 
@@ -31,43 +32,52 @@ def mask_view(model=None, kind="image", question="", generated="a red circle", p
     tok, cfg = loaded.processor.tokenizer, loaded.model.config
     frames = cfg.num_frames if kind == "video" else 1
     if kind == "video" and frames == 1:
-        raise gr.Error(f"{registry.label(loaded.name)} reads single images, not videos: pick a video model.")
+        raise gr.Error(say("{model} reads single images, not videos: pick a video model.",
+                           model=registry.label(loaded.name)))
     layout = explain.ImageLayout.for_model(loaded.model, frames)
     q = controls.clean_question(question, required=False)
     prompt = tok.encode_prompt(q) if q else [tok.cls_token_id]
     output = tok.encode(generated, add_special_tokens=False) if generated and generated.strip() else []
     limit = cfg.max_position_embeddings
     if len(prompt) + len(output) > limit:
-        raise gr.Error(f"That is {len(prompt) + len(output)} text tokens; this model reads at most {limit}.")
+        raise gr.Error(say("That is {n} text tokens; this model reads at most {limit}.", n=len(prompt) + len(output),
+                           limit=limit))
     n, p, t = layout.num_image_tokens, len(prompt), len(output)
     mask = mask_for(n, torch.ones(p + t)).numpy()
     name = "video" if frames > 1 else "image"
     segments = [viz.Segment(name, 0, n), viz.Segment("prompt", n, n + p, [tok.token_text(i) for i in prompt])]
     if t:
         segments.append(viz.Segment("output", n + p, n + p + t, [tok.token_text(i) for i in output]))
-    fig, sentences = viz.mask_diagram(mask, segments, title=f"Mask of {loaded.name}")
-    per_frame = f"{layout.num_frames} frames x " if frames > 1 else ""
-    detail = (f"Image block: {per_frame}{layout.per_frame} tokens (1 CLS + {layout.rows} x {layout.cols} patches"
-              f"{' each' if frames > 1 else ''}). Text: {p} prompt token(s) and {t} generated token(s).")
+    fig, sentences = viz.mask_diagram(mask, segments, title=say("Mask of {name}", name=loaded.name))
+    if frames > 1:
+        block = say("Image block: {frames} frames x {n} tokens (1 CLS + {rows} x {cols} patches each).",
+                    frames=layout.num_frames, n=layout.per_frame, rows=layout.rows, cols=layout.cols)
+    else:
+        block = say("Image block: {n} tokens (1 CLS + {rows} x {cols} patches).", n=layout.per_frame,
+                    rows=layout.rows, cols=layout.cols)
+    detail = block + " " + say("Text: {p} prompt token(s) and {t} generated token(s).", p=p, t=t)
     return fig.image, fig.caption + " " + detail + "\n\n" + "\n".join(f"- {s}" for s in sentences)
 
 
 def build() -> None:
     with gr.Tab(tr("Attention mask"), id="mask") as tab:
-        gr.Markdown("GIT reads one sequence: the image tokens first, then the text. Its mask says which position "
-                    "may look at which: the image block sees itself in both directions, text sees the whole image "
-                    "and only the text before it. This diagram is drawn from the very rule the model applies "
-                    "(`layers.visibility` on the ranks `cumsum(mask_ar)` that `GitForCausalLM.prefill` builds), "
-                    "not from a second implementation; each tab's explorer also shows the mask of its own result.")
+        gr.Markdown(tr("GIT reads one sequence: the image tokens first, then the text. Its mask says which position "
+                       "may look at which: the image block sees itself in both directions, text sees the whole image "
+                       "and only the text before it. This diagram is drawn from the very rule the model applies "
+                       "(`layers.visibility` on the ranks `cumsum(mask_ar)` that `GitForCausalLM.prefill` builds), "
+                       "not from a second implementation; each tab's explorer also shows the mask of its own "
+                       "result."))
         with gr.Row():
             with gr.Column(scale=1):
-                model = gr.Dropdown(registry.dropdown_choices("mask"), value=registry.EMBEDDED, label=tr("Model"),
+                model = gr.Dropdown(choices(registry.dropdown_choices("mask")), value=registry.EMBEDDED, label=tr("Model"),
                                     elem_id="mask-model")
-                kind = gr.Radio(["image", "video"], value="image", label="Input", elem_id="mask-kind")
-                question = gr.Textbox(label="Question (optional)", placeholder="what color is the circle?",
+                kind = gr.Radio(choices([("Image", "image"), ("Video", "video")]), value="image", label=tr("Input"),
+                                elem_id="mask-kind")
+                question = gr.Textbox(label=tr("Question (optional)"), placeholder="what color is the circle?",
                                       elem_id="mask-question")
-                generated = gr.Textbox(label="Text generated so far", value="a red circle", elem_id="mask-generated")
-                run = gr.Button("Draw the mask", variant="primary", elem_id="mask-run")
+                generated = gr.Textbox(label=tr("Text generated so far"), value="a red circle",
+                                       elem_id="mask-generated")
+                run = gr.Button(tr("Draw the mask"), variant="primary", elem_id="mask-run")
             with gr.Column(scale=2):
                 image = gr.Image(label=tr("Attention mask"), show_label=False, type="pil", format="png", interactive=False,
                                  buttons=["download", "fullscreen"], elem_id="mask-image")

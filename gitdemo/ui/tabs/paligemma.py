@@ -21,13 +21,16 @@ import gradio as gr
 
 from ...explain.mask import mask_views
 from ...pipeline.answers import LOC_EXPLANATION, annotations, describe_detections
-from ...pipeline.prompts import TASK_CHOICES, build_prompt, clean_prompt
+from ...pipeline import prompts
+from ...pipeline.prompts import TASK_CHOICES, clean_prompt
 from ...pipeline.decoding import Decoding
 from ...pipeline.run import run_stream
 from ... import serving
 from .. import controls, examples, gpu, notices, registry, tooldoc
 from ..explorer import Explorer
-from ..i18n import tr
+from ..i18n import choices, on_language, tr
+from ... import lang as server_lang
+from ...lang import say, use
 
 API_NAME = "paligemma"  # reserved endpoint name
 
@@ -47,8 +50,45 @@ def get_model(model, folder, progress=None, precision=None) -> registry.Loaded:
 
 def build_prompt(task, text, lang):
     """The prompt builder: writes the task's prompt into the prompt box."""
+    return prompts.build_prompt(task, text or "", lang or "en")
 
-    return build_prompt(task, text or "", lang or "en")
+
+# ----------------------------------------------------------------------------- the prompt's language
+AUTO_LANGS = ("", "en", "ar", "zh")  # what the Language box holds until the user types another code
+ENGLISH_ONLY = {registry.EMBEDDED_PALI}  # trained on English prompts only
+
+
+def prompt_language(ui_lang, model) -> str:
+    """The prompt language for the page's language: 'ar' / 'zh' / 'en' where the model reads it (Google's mix
+    models were trained with prompts in many languages; the embedded Shapes PaliGemma only with English)."""
+    code = server_lang.normalise(ui_lang)
+    return "en" if model in ENGLISH_ONLY else code
+
+
+def _auto_built(task, text, lang, prompt) -> bool:
+    """Whether the prompt box still holds what the task menu built (so a new language may rewrite it)."""
+    if str(lang or "").strip() not in AUTO_LANGS:
+        return False
+    try:
+        return " ".join(str(prompt or "").split()) == build_prompt(task, text, lang)
+    except Exception:  # noqa: BLE001 - an incomplete task (no question yet): the prompt is the user's
+        return not str(prompt or "").strip()
+
+
+def follow_language(ui_lang, model, task, text, lang, prompt):
+    """(Language box, prompt) for the page's language or a new model; left alone once the user changed them."""
+    if not _auto_built(task, text, lang, prompt):
+        return gr.skip(), gr.skip()
+    code = prompt_language(ui_lang, model)
+    try:
+        return code, build_prompt(task, text, code)
+    except Exception:  # noqa: BLE001
+        return code, gr.skip()
+
+
+def on_page_language(ui_lang, model, task, text, lang, prompt):
+    """The language listener: remember the page's language (for model changes), then follow it."""
+    return (server_lang.normalise(ui_lang), *follow_language(ui_lang, model, task, text, lang, prompt))
 
 
 @tooldoc.decoding_args
@@ -98,8 +138,10 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
 
 
 def example_paligemma(image, prompt, model):
-    """What a cached example shows: greedy decoding with the default settings."""
-    yield from paligemma(image, prompt, model)
+    """What a cached example shows: greedy decoding with the default settings (cached once for everyone, so in
+    English whatever the page's language)."""
+    with use("en"):
+        yield from paligemma(image, prompt, model)
 
 
 def example_mask(model=None, folder="", prompt="detect cat", answer="<loc0100><loc0200><loc0800><loc0900> cat",
@@ -118,6 +160,14 @@ PALI_RULE = ("**PaliGemma (prefix-LM):** the image and the prompt form one prefi
              "(type 1) sees the whole prefix and the answer up to itself.")
 GIT_RULE = ("**GIT:** only the image is a bidirectional block; every text token, prompt (question) included, is "
             "causal and sees the whole image and the text before it; the image never sees the text.")
+MASK_LESSON = (PALI_RULE + "\n\n" + GIT_RULE + "\n\nBoth diagrams are drawn for the same prompt and answer: "
+               "PaliGemma's from `model.mask_for` (the mask it really uses), GIT's from its own rule.")
+INTRO = ("PaliGemma (Google: a SigLIP vision encoder + the Gemma language model) answers *prompts*: `caption en`, "
+         "`answer en what is this?`, `detect cat ; dog` (boxes), `segment cat` (masks), `ocr`. Build a prompt with the "
+         "task menu or type your own, then click any token of the answer to see where it looked.")
+COMING = ("### PaliGemma: coming soon\nThis tab will run PaliGemma (SigLIP + Gemma) with our own code: `caption en`, "
+          "`answer en …` and `detect …` prompts, `<loc>` boxes drawn on the image, and its prefix-LM attention mask "
+          "beside GIT's. It is not in this build yet: nothing here runs.")
 
 
 def _mask_text(fig, sentences) -> str:
@@ -128,54 +178,55 @@ def _mask_text(fig, sentences) -> str:
 def _build_ready() -> None:
 
     note = registry.offline_note()
-    gr.Markdown("PaliGemma (Google: a SigLIP vision encoder + the Gemma language model) answers *prompts*: "
-                "`caption en`, `answer en what is this?`, `detect cat ; dog` (boxes), `segment cat` (masks), `ocr`. "
-                "Build a prompt with the task menu or type your own, then click any token of the answer to see where "
-                "it looked.")
+    gr.Markdown(tr(INTRO))
     if note:
-        gr.Markdown(note, elem_id="paligemma-offline")
+        gr.Markdown(tr(note), elem_id="paligemma-offline")
     with gr.Row():
         with gr.Column(scale=1):
             image = controls.image_upload("paligemma-image")
             with gr.Group():
                 with gr.Row():
-                    task = gr.Dropdown(TASK_CHOICES, value="caption", label="Task", elem_id="paligemma-task")
-                    lang = gr.Textbox(value="en", label="Language", max_lines=1, elem_id="paligemma-lang",
-                                      info="caption / describe / answer: en, fr, de, es, …")
-                text = gr.Textbox(label="Question or objects", placeholder="what is on the table?   or   cat ; dog",
+                    task = gr.Dropdown(choices(TASK_CHOICES), value="caption", label=tr("Task"),
+                                       elem_id="paligemma-task")
+                    lang = gr.Textbox(value="en", label=tr("Language"), max_lines=1, elem_id="paligemma-lang",
+                                      info=tr("caption / describe / answer: en, ar, zh, fr, de, es, … (follows the "
+                                              "page's language where the model reads it; the embedded Shapes "
+                                              "PaliGemma reads English only)"))
+                text = gr.Textbox(label=tr("Question or objects"), placeholder="what is on the table?   or   cat ; dog",
                                   max_lines=1, elem_id="paligemma-text")
-            prompt = gr.Textbox(value="caption en", label="Prompt (built from the task, or type your own)",
+            prompt = gr.Textbox(value="caption en", label=tr("Prompt (built from the task, or type your own)"),
                                 max_lines=2, elem_id="paligemma-prompt",
-                                info="Typed control tokens such as <image> are read as plain text.")
-            model = gr.Dropdown(registry.dropdown_choices("paligemma"), value=registry.default_model("paligemma"),
+                                info=tr("Typed control tokens such as <image> are read as plain text."))
+            model = gr.Dropdown(choices(registry.dropdown_choices("paligemma")), value=registry.default_model("paligemma"),
                                 label=tr("Model"), elem_id="paligemma-model",
-                                info="Google's PaliGemma models are gated: they need HF_TOKEN and an accepted licence.")
-            folder = gr.Textbox("", label="Local model folder (optional, used instead of the menu)", max_lines=1,
+                                info=tr("Google's PaliGemma models are gated: they need HF_TOKEN and an accepted "
+                                        "licence."))
+            ui_lang = gr.State("en")  # the page's language, for a model change
+            folder = gr.Textbox("", label=tr("Local model folder (optional, used instead of the menu)"), max_lines=1,
                                 placeholder="/path/to/paligemma-checkpoint", elem_id="paligemma-folder",
                                 visible=registry.local_models_allowed())
             decoding_ui = controls.decoding_controls("paligemma", max_new_tokens=32)
-            run = gr.Button("Run PaliGemma", variant="primary", elem_id="paligemma-run")
+            run = gr.Button(tr("Run PaliGemma"), variant="primary", elem_id="paligemma-run")
         with gr.Column(scale=1):
-            answer = gr.Textbox(label="Answer (with <loc>/<seg> tokens as generated)", lines=3, interactive=False,
+            answer = gr.Textbox(label=tr("Answer (with <loc>/<seg> tokens as generated)"), lines=3, interactive=False,
                                 buttons=["copy"], elem_id="paligemma-answer")
-            boxes = gr.AnnotatedImage(label="Boxes and masks", elem_id="paligemma-boxes")
-            loc_note = gr.Markdown(LOC_EXPLANATION, elem_id="paligemma-loc")
-            with gr.Accordion("Result data, as the API returns it (JSON)", open=False):
-                data = gr.JSON(label="Result", elem_id="paligemma-json")
+            boxes = gr.AnnotatedImage(label=tr("Boxes and masks"), elem_id="paligemma-boxes")
+            loc_note = gr.Markdown(tr(LOC_EXPLANATION), elem_id="paligemma-loc")
+            with gr.Accordion(tr("Result data, as the API returns it (JSON)"), open=False):
+                data = gr.JSON(label=tr("Result"), elem_id="paligemma-json")
     rows = examples.paligemma_rows(registry.EMBEDDED_PALI) if registry.embedded_folder() else []
     if rows:  # cached like the other tabs: run once on first click, then served from the cache
         gr.Examples(rows, [image, prompt, model], [answer, boxes, loc_note, data], fn=controls.guard(example_paligemma),
                     cache_examples=True, cache_mode="lazy", api_visibility="private",
-                    label="Shapes examples (embedded PaliGemma; results cached after first use, greedy decoding)",
+                    label=tr("Shapes examples (embedded PaliGemma; results cached after first use, greedy decoding)"),
                     elem_id="paligemma-examples")
     explorer = Explorer("paligemma")
-    with gr.Accordion("Prefix-LM mask: PaliGemma beside GIT", open=False):
-        gr.Markdown(PALI_RULE + "\n\n" + GIT_RULE + "\n\nBoth diagrams are drawn for the same prompt and answer: "
-                    "PaliGemma's from `model.mask_for` (the mask it really uses), GIT's from its own rule.")
+    with gr.Accordion(tr("Prefix-LM mask: PaliGemma beside GIT"), open=False):
+        gr.Markdown(tr(MASK_LESSON))
         with gr.Row():
-            mask_answer = gr.Textbox(label="Answer tokens to draw (as text)", value="a red circle", max_lines=1,
+            mask_answer = gr.Textbox(label=tr("Answer tokens to draw (as text)"), value="a red circle", max_lines=1,
                                      elem_id="paligemma-mask-answer")
-            draw = gr.Button("Draw both masks", elem_id="paligemma-mask-run")
+            draw = gr.Button(tr("Draw both masks"), elem_id="paligemma-mask-run")
         with gr.Row():
             with gr.Column():
                 pali_mask = gr.Image(label=tr("PaliGemma"), type="pil", format="png", interactive=False,
@@ -189,6 +240,10 @@ def _build_ready() -> None:
     builder = controls.guard(build_prompt)
     for c in (task, text, lang):
         c.input(builder, [task, text, lang], prompt, api_visibility="private", show_progress="hidden")
+    # the prompt's language follows the page's (and the model: the embedded one reads English only)
+    on_language(on_page_language, [model, task, text, lang, prompt], [ui_lang, lang, prompt])
+    model.input(follow_language, [ui_lang, model, task, text, lang, prompt], [lang, prompt], api_visibility="private",
+                show_progress="hidden", queue=False)
     controls.on_generate(run.click, paligemma, [image, prompt, model, folder, *decoding_ui.inputs],
                          [answer, boxes, loc_note, data], api_name=API_NAME)
     explorer.wire(image, data)
@@ -202,7 +257,4 @@ def build() -> None:
         if available():
             _build_ready()
         else:
-            gr.Markdown("### PaliGemma: coming soon\nThis tab will run PaliGemma (SigLIP + Gemma) with our own code: "
-                        "`caption en`, `answer en …` and `detect …` prompts, `<loc>` boxes drawn on the image, and "
-                        "its prefix-LM attention mask beside GIT's. It is not in this build yet: nothing here runs.",
-                        elem_id="paligemma-coming")
+            gr.Markdown(tr(COMING), elem_id="paligemma-coming")

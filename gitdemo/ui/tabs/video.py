@@ -50,17 +50,17 @@ def example_video(clip, question, model):
 
 def build() -> None:
     with gr.Tab(tr("Video"), id="video"):
-        gr.Markdown("Upload a short clip. The model reads a few frames spread evenly over it (6 for the GIT video "
-                    "models), each as its own block of image tokens with a learned frame embedding, then captions it "
-                    "or answers your question.")
+        gr.Markdown(tr("Upload a short clip. The model reads a few frames spread evenly over it (6 for the GIT video "
+                       "models), each as its own block of image tokens with a learned frame embedding, then captions "
+                       "it or answers your question."))
         with gr.Row():
             with gr.Column(scale=1):
                 clip = gr.Video(label=tr("Video"), sources=["upload"], elem_id="video-input", height=300)
-                question = gr.Textbox(value="", label="Question (optional: leave empty for a caption)", max_lines=3,
+                question = gr.Textbox(value="", label=tr("Question (optional: leave empty for a caption)"), max_lines=3,
                                       placeholder="which way is the square moving?", elem_id="video-question")
                 model = controls.model_picker("video", "video-model")
                 decoding_ui = controls.decoding_controls("video")
-                run = gr.Button("Describe the video", variant="primary", elem_id="video-run")
+                run = gr.Button(tr("Describe the video"), variant="primary", elem_id="video-run")
             with gr.Column(scale=1):
                 text, data = controls.result_column("video", "Text", 2, examples.video_rows(registry.EMBEDDED),
                                                     [clip, question, model], example_video)

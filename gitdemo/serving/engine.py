@@ -4,7 +4,7 @@ A class of thirty asking at once used to run thirty separate decode loops, two a
 worker thread per model owns a running batch:
 
 * a request arriving while the engine is idle waits a short window (GITDEMO_BATCH_WINDOW_MS, default
-  50) so that a burst starts together, unless it comes alone (more than a second after the previous
+  50) so that a burst starts together, unless it comes alone (more than two windows after the previous
   one): then it starts at once; later arrivals join the running batch between decoder steps
   (continuous batching);
 * newcomers are prefilled in chunks (GITDEMO_PREFILL_CHUNK, default 8); within a chunk, requests whose
@@ -58,7 +58,10 @@ def _window_s() -> float:
     return float(os.environ.get("GITDEMO_BATCH_WINDOW_MS", "50")) / 1000.0
 
 
-BUSY_GAP_S = 1.0  # a request within this long of the previous one is taken as part of a burst
+def _burst_gap_s() -> float:
+    """A request this soon after the previous one is taken as part of a burst (twice the window): one user
+    asking again after their answer, or a lone visitor, never waits for the window."""
+    return 2 * _window_s()
 
 
 def _max_batch() -> int:
@@ -138,7 +141,7 @@ class Engine:
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._last_submit = float("-inf")
-        self._busy = False  # the latest request came within BUSY_GAP_S of the one before
+        self._busy = False  # the latest request came within `_burst_gap_s` of the one before
         self.rows = 0  # requests in the running batch (tests read it)
         self.steps = 0  # batched decode steps run (tests and the bench read it)
         self.max_rows = 0
@@ -147,7 +150,7 @@ class Engine:
     def submit(self, request: Request) -> None:
         with self._cv:
             now = time.monotonic()
-            self._busy = now - self._last_submit < BUSY_GAP_S
+            self._busy = now - self._last_submit < _burst_gap_s()
             self._last_submit = now
             self._pending.append(request)
             if self._thread is None or not self._thread.is_alive():

@@ -127,6 +127,33 @@ APP_TEXT: dict[str, tuple[str, str]] = {
     "Type a prompt first, or build one with the task menu (for example 'caption en').": (
         "اكتب موجّهًا أولًا، أو ابنِ واحدًا من قائمة المهام (مثل 'caption en').", "请先输入提示,或用任务菜单生成一个(例如 'caption en')。"),
     "Compare first: there are no answers yet.": ("قارن أولًا: لا توجد إجابات بعد.", "请先比较:还没有回答。"),
+    # the Compare tab's caption
+    "the same answer": ("الإجابة نفسها", "相同的回答"),
+    "different answers": ("إجابتان مختلفتان", "不同的回答"),
+    "**Agreement:** {same}": ("**الاتفاق:** {same}", "**一致性:**{same}"),
+    "p('{word}') {pa} (A) vs {pb} (B), a difference of {diff}": (
+        "p('{word}') = {pa} (أ) مقابل {pb} (ب)، بفارق {diff}", "p('{word}') {pa}(A)对 {pb}(B),相差 {diff}"),
+    "the largest difference of any token's probability is {diff}": (
+        "أكبر فرق في احتمال أي رمز هو {diff}", "任一词元概率的最大差异为 {diff}"),
+    "the two maps differ by at most {diff} x an even share per patch and {moved}% of the attention sits elsewhere": (
+        "تختلف الخريطتان بما لا يزيد على {diff} × الحصة المتساوية لكل رقعة، و{moved}% من الانتباه يقع في مكان آخر",
+        "两张图每个图块最多相差 {diff} × 平均份额,{moved}% 的注意力落在别处"),
+    "the maps have different grids ({a} vs {b}), so they are not compared patch by patch": (
+        "للخريطتين شبكتان مختلفتان ({a} مقابل {b})، فلا تُقارنان رقعةً رقعة", "两张图的网格不同({a} 对 {b}),因此不逐块比较"),
+    "; ": ("؛ ", ";"),
+    ".": (".", "。"),
+    "**{side}** ({name}): '{word}' is not in its answer.": (
+        "**{side}** ({name}): '{word}' ليست في إجابته.", "**{side}**({name}):它的回答里没有“{word}”。"),
+    "**{side}** ({name}): {grid} patches; its peak, at row {row}, column {col}, gets {peak} x an even share.": (
+        "**{side}** ({name}): {grid} رقعة؛ ذروته، في الصف {row} والعمود {col}، تنال {peak} × الحصة المتساوية.",
+        "**{side}**({name}):{grid} 个图块;峰值在第 {row} 行第 {col} 列,为平均份额的 {peak} 倍。"),
+    "Where each model looked when it wrote '{word}'. Both maps use ONE colour scale (0 to {vmax} x an even spread), "
+    "so brighter means more attention in either picture, even when the two models cut the image into different "
+    "grids.": (
+        "أين نظر كل نموذج حين كتب '{word}'. تستخدم الخريطتان مقياس ألوان واحدًا (من 0 إلى {vmax} × التوزيع المتساوي)، "
+        "فالأسطع يعني انتباهًا أكثر في أيّ من الصورتين، حتى لو قسّم النموذجان الصورة إلى شبكتين مختلفتين.",
+        "每个模型写下“{word}”时在看哪里。两张图使用同一个色标(0 到 {vmax} × 均匀分布),所以在任一张图里越亮表示注意力越多,"
+        "即使两个模型把图像切成不同的网格。"),
 }
 
 __all__ = ["APP_TEXT", "SHARED"]

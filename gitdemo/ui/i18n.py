@@ -19,7 +19,7 @@ third-party and often blocked; not the Accept-Language header: it would miss a s
 Covered: every tab's labels, infos, lesson sentences, buttons, accordions and choices; the explorer and its
 figures; status lines and notices. Still English: the answers (the models write English), example
 questions and placeholders (the models read English), model names in the example tables, the API's
-JSON, the Compare tab's caption, cached example outputs written by the server (PaliGemma's box list),
+JSON, cached example outputs written by the server (PaliGemma's box list),
 progress messages, and error messages with numbers or names in them.
 """
 from __future__ import annotations

@@ -23,6 +23,7 @@ from ...pipeline import inputs as pipeline_inputs
 from ...pipeline.run import run
 from .. import controls, registry
 from ..i18n import tr
+from ...lang import say
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -70,20 +71,23 @@ def _small(x: float) -> str:
 
 
 def _agreement_line(agree: dict, word: str, ra, rb) -> str:
-    same = "the same answer" if agree["same_text"] else "different answers"
-    parts = [f"**Agreement:** {same}"]
+    same = say("the same answer") if agree["same_text"] else say("different answers")
+    parts = [say("**Agreement:** {same}", same=same)]
     pa, pb = agree["word_p"]
     if agree["word_p_diff"] is not None:
-        parts.append(f"p('{word}') {pa:.4f} (A) vs {pb:.4f} (B), a difference of {_small(agree['word_p_diff'])}")
+        parts.append(say("p('{word}') {pa} (A) vs {pb} (B), a difference of {diff}", word=word, pa=f"{pa:.4f}",
+                         pb=f"{pb:.4f}", diff=_small(agree["word_p_diff"])))
     if agree["max_p_diff"] is not None:
-        parts.append(f"the largest difference of any token's probability is {_small(agree['max_p_diff'])}")
+        parts.append(say("the largest difference of any token's probability is {diff}",
+                         diff=_small(agree["max_p_diff"])))
     if agree["map_max_diff"] is not None:
-        parts.append(f"the two maps differ by at most {agree['map_max_diff']:.3f} x an even share per patch and "
-                     f"{100 * agree['map_moved']:.1f}% of the attention sits elsewhere")
+        parts.append(say("the two maps differ by at most {diff} x an even share per patch and {moved}% of the "
+                         "attention sits elsewhere", diff=f"{agree['map_max_diff']:.3f}",
+                         moved=f"{100 * agree['map_moved']:.1f}"))
     elif ra is not None and rb is not None:
-        parts.append(f"the maps have different grids ({ra.shape[0]} x {ra.shape[1]} vs {rb.shape[0]} x "
-                     f"{rb.shape[1]}), so they are not compared patch by patch")
-    return "; ".join(parts) + "."
+        parts.append(say("the maps have different grids ({a} vs {b}), so they are not compared patch by patch",
+                         a=f"{ra.shape[0]} x {ra.shape[1]}", b=f"{rb.shape[0]} x {rb.shape[1]}"))
+    return say("; ").join(parts) + say(".")
 
 
 def draw(state: dict, word: str | None):
@@ -103,21 +107,23 @@ def draw(state: dict, word: str | None):
                      "grid": None if rel is None else rel.round(6).tolist()}
         if rel is None:
             figs.append(None)
-            lines.append(f"**{key.upper()}** ({name}): '{word}' is not in its answer.")
+            lines.append(say("**{side}** ({name}): '{word}' is not in its answer.", side=key.upper(), name=name,
+                             word=word))
             continue
         fig = viz.heatmap(side["picture"], rel, side["tokens"][i], 0.5, "viridis", "x even spread", vmin=0.0,
                           vmax=vmax, title=f"{key.upper()}: '{side['tokens'][i].strip()}' ({side['model']}, "
                                            f"{side['precision']})")
         figs.append(fig.image)
         r, c = divmod(int(rel.argmax()), rel.shape[1])
-        lines.append(f"**{key.upper()}** ({name}): {rel.shape[0]} x {rel.shape[1]} patches; its peak, at row "
-                     f"{r + 1}, column {c + 1}, gets {rel.max():.1f} x an even share.")
+        lines.append(say("**{side}** ({name}): {grid} patches; its peak, at row {row}, column {col}, gets {peak} x "
+                         "an even share.", side=key.upper(), name=name, grid=f"{rel.shape[0]} x {rel.shape[1]}",
+                         row=r + 1, col=c + 1, peak=f"{rel.max():.1f}"))
     data["agreement"] = agreement(a["text"], b["text"], a["tokens"], b["tokens"], a["probs"], b["probs"], ia, ib,
                                   ra, rb)
     lines.append(_agreement_line(data["agreement"], word, ra, rb))
-    caption = (f"Where each model looked when it wrote '{word}'. Both maps use ONE colour scale (0 to {vmax:.1f} "
-               f"x an even spread), so brighter means more attention in either picture, even when the two models "
-               f"cut the image into different grids.\n\n" + "\n\n".join(lines))
+    caption = say("Where each model looked when it wrote '{word}'. Both maps use ONE colour scale (0 to {vmax} x an "
+                  "even spread), so brighter means more attention in either picture, even when the two models cut "
+                  "the image into different grids.", word=word, vmax=f"{vmax:.1f}") + "\n\n" + "\n\n".join(lines)
     return figs[0], figs[1], caption, data
 
 

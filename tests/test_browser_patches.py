@@ -13,13 +13,18 @@ def _caption_has(page, selector: str, text: str) -> None:
                            arg=[selector, text], timeout=TIMEOUT)
 
 
+def _run_example(page, tab: str, key: str, name: str) -> None:
+    """Open `tab`, upload the shipped example `name` into `#<key>-image` and press `#<key>-run`."""
+    page.get_by_role("tab", name=tab).click()
+    page.set_input_files(f"#{key}-image input[type=file]", str(EXAMPLES / name))
+    page.wait_for_selector(f"#{key}-image img")
+    page.click(f"#{key}-run")
+
+
 def test_click_a_patch_draws_its_readers(browser_page):  # noqa: F811
     page, leaked = browser_page
     name = "scene_00000.png"
-    page.get_by_role("tab", name="Caption").click()
-    page.set_input_files("#caption-image input[type=file]", str(EXAMPLES / name))
-    page.wait_for_selector("#caption-image img")
-    page.click("#caption-run")
+    _run_example(page, "Caption", "caption", name)
     _wait_value(page, "#caption-text", TRUTH[name]["caption"])
     page.locator("#caption-patches button").first.click()  # open the accordion
     img = page.locator("#caption-picker img").first
@@ -38,10 +43,7 @@ def test_click_a_patch_draws_its_readers(browser_page):  # noqa: F811
 def test_compare_tab_two_models_one_scale(browser_page):  # noqa: F811
     page, leaked = browser_page
     name = "scene_00000.png"
-    page.get_by_role("tab", name="Compare").click()
-    page.set_input_files("#compare-image input[type=file]", str(EXAMPLES / name))
-    page.wait_for_selector("#compare-image img")
-    page.click("#compare-run")
+    _run_example(page, "Compare", "compare", name)
     _wait_value(page, "#compare-text-a", TRUTH[name]["caption"])
     page.wait_for_function("() => document.querySelector('#compare-heat-a img') && "
                            "document.querySelector('#compare-heat-b img') && "
@@ -76,10 +78,7 @@ def test_relevancy_view_in_the_explorer(browser_page):  # noqa: F811
     """Choose relevancy for the main heatmap: it is computed on demand and replaces raw attention."""
     page, leaked = browser_page
     name = "scene_00001.png"
-    page.get_by_role("tab", name="Caption").click()
-    page.set_input_files("#caption-image input[type=file]", str(EXAMPLES / name))
-    page.wait_for_selector("#caption-image img")
-    page.click("#caption-run")
+    _run_example(page, "Caption", "caption", name)
     _wait_value(page, "#caption-text", TRUTH[name]["caption"])
     _caption_has(page, "#caption-heatmap-caption", "Where '")
     raw = page.locator("#caption-heatmap img").first.get_attribute("src")

@@ -123,9 +123,8 @@ class ImageCache:
         frames = 0 if vision is None else vision[0].shape[0] // n  # a video's frames are rows of the vision records
         values = []
         for i in range(n):
-            value = (embeds[i:i + 1].clone() if n > 1 else embeds,
-                     None if vision is None else [a[i * frames:(i + 1) * frames].clone() if n > 1 else a
-                                                  for a in vision])
+            value = (embeds[i:i + 1].clone(),
+                     None if vision is None else [a[i * frames:(i + 1) * frames].clone() for a in vision])
             values.append(value + (blocks[i],) if block else value)
         return values
 

@@ -28,13 +28,13 @@ class LazyConfigs(dict):
         super().__init__()
         self._blocks_config = blocks_config
         self._order = list(keys)
-        self._pending = list(keys)
+        self._pending = dict.fromkeys(self._order)  # not computed yet, in the blocks' order
 
     def _fill(self) -> None:
         """Compute what is left, and keep the eager copy's order (the blocks' order, later additions last)."""
         if not self._pending:
             return
-        pending, self._pending = self._pending, []
+        pending, self._pending = self._pending, {}
         for key in pending:
             block = self._blocks_config.blocks.get(key)
             if block is not None and not dict.__contains__(self, key):
@@ -47,7 +47,7 @@ class LazyConfigs(dict):
 
     def __getitem__(self, key):
         if not dict.__contains__(self, key) and key in self._pending:
-            self._pending.remove(key)
+            del self._pending[key]
             dict.__setitem__(self, key, self._blocks_config.config_for_block(key, [], self._blocks_config.blocks[key]))
         return dict.__getitem__(self, key)
 

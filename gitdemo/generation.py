@@ -295,10 +295,15 @@ def _teacher_forced(model, pixel_values, sequences, prompt_length, attention_mas
 
 
 def _attach_attentions(model, pixel_values, result: GenerateOutput, attention_mask, token_type_ids=None):
-    """Attention records for a finished sequence (beam search): one teacher-forced pass."""
+    """Attention records and top candidates for a finished sequence (beam search): one teacher-forced pass."""
     tf = teacher_forced(model, pixel_values, result.sequences, result.prompt_length, attention_mask, token_type_ids)
     result.attentions = tf.steps
     result.vision_attentions = tf.vision
+    # the winning hypothesis's candidates at each step, as greedy decoding records them (probabilities in float32)
+    probs = tf.logits.softmax(-1)
+    top_probs, top_ids = probs.topk(min(TOP_K_RECORDED, probs.shape[-1]))
+    result.top_ids = list(top_ids.unbind(1))
+    result.top_probs = list(top_probs.unbind(1))
 
 
 def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens, num_beams, eos, pad,

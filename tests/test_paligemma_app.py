@@ -302,7 +302,7 @@ def test_explorer_builds_from_the_result_json(tiny, loaded, picture):
     expl, chips, status = out[0], out[1], out[7]
     assert len(expl.tokens) == 3 and "3 x 3 patches" in status and len(chips["choices"]) == 3
     assert out[8] is not None and "answer → answer: causal" in out[9]  # the mask of this result
-    assert out[10] is not None  # the heatmap
+    assert 'role="grid"' in explorer.figure_value(out, "heatmap")  # the heatmap, drawn by the browser
     empty = explorer._build(str(path), None, "mean", "mean", True, True, 0.5, "viridis", 1)
     assert empty[0] is None
 

@@ -1,7 +1,9 @@
 """Click a patch, see which tokens read it: explain.reverse, viz.readers, and `/patch_readers` over the API."""
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -81,15 +83,17 @@ def test_figures_draw_and_say_which_token():
     expl = _synthetic()
     from gitdemo.ui.patches import figures
 
-    picker, bars, layers, readers = figures(expl, 1, 0, 2)
-    assert picker.size == (336, 336) and bars.image.width > 100 and layers.image.height > 100
+    bars, layers, readers = figures(expl, 1, 0, 2)
+    assert bars.startswith("<figure") and layers.image.height > 100
     best = expl.tokens[readers.top_token]
-    assert f"'{best}' read this patch most" in bars.caption and "frame 2, row 1, column 3" in bars.caption
-    # the outline is drawn in the selected square (column 3 of 4: x from 168 to 252), not elsewhere
-    px = np.asarray(picker)
-    orange = np.all(np.abs(px.astype(int) - [0xD5, 0x5E, 0x00]) < 3, axis=-1)
-    ys, xs = np.nonzero(orange)
-    assert xs.min() >= 166 and xs.max() <= 253 and ys.max() <= 113
+    text = html.unescape(bars)
+    assert f"'{best}' read this patch most" in text and "frame 2, row 1, column 3" in text
+    assert text.count("<tr") == 1 + len(expl.tokens)  # a header, then one row per generated token
+    # the picked patch is outlined on the heatmap: its cell, and only its cell, is selected and in the tab order
+    figs = explain.render(expl, explain.View(frame=2, patch=(0, 2)), only={"heatmap"})
+    cell = re.search(r'<div role="gridcell"[^>]*aria-selected="true"[^>]*>', figs["heatmap"].html).group(0)
+    assert 'data-r="0" data-c="2"' in cell and 'tabindex="0"' in cell
+    assert figs["heatmap"].html.count('aria-selected="true"') == 1
 
 
 def test_real_trace_git(tmp_path):

@@ -93,15 +93,17 @@ def _payload(path, precision="fp32", video=False, **run_options):
 
 
 def _heatmap(explorer, out):
-    from gitdemo.ui.explorer import FIGURES
+    """(the heatmap's HTML, its caption's text) in a handler's outputs."""
+    import html
+    import re
 
-    shown = [n for n in FIGURES if explorer.slots.get(n) is not None]
-    i = len(out) - 2 * len(shown) + 2 * shown.index("heatmap")
-    return out[i], out[i + 1]
+    figure = explorer.figure_value(out, "heatmap")
+    caption = re.search(r"<figcaption>(.*?)</figcaption>", figure, re.S)
+    return figure, html.unescape(caption.group(1)) if caption else ""
 
 
 def test_relevancy_view_is_computed_once_when_chosen(explorer, monkeypatch):
-    import gitdemo.ui.explorer as ex
+    import gitdemo.ui.exploring as ex
 
     path = EXAMPLES / "scene_00000.png"
     payload = _payload(path)
@@ -114,9 +116,8 @@ def test_relevancy_view_is_computed_once_when_chosen(explorer, monkeypatch):
     out = explorer._redraw(expl, 2, *CONTROLS, "relevancy", [])
     image, caption = _heatmap(explorer, out)
     assert calls == [1] and len(expl.relevancy) == len(expl.tokens)
-    assert caption.startswith("**Relevancy** (Chefer") and "computed once" in caption
-    assert np.asarray(image).tobytes() != np.asarray(_heatmap(explorer, explorer._redraw(
-        expl, 2, *CONTROLS, "attention", []))[0]).tobytes()
+    assert caption.startswith("Relevancy (Chefer") and "computed once" in caption
+    assert image != _heatmap(explorer, explorer._redraw(expl, 2, *CONTROLS, "attention", []))[0]
     lay = expl.layout
     differs = []
     for i, m in enumerate(expl.relevancy):
@@ -134,11 +135,11 @@ def test_relevancy_view_is_computed_once_when_chosen(explorer, monkeypatch):
     out = explorer._select(expl, 4, *CONTROLS, "relevancy", [])
     assert calls == [1] and "computed once" in _heatmap(explorer, out)[1]
     out = explorer._scrub(expl, 3, *CONTROLS, "rollout", [])
-    assert _heatmap(explorer, out)[1].startswith("**Attention rollout**") and calls == [1]
+    assert _heatmap(explorer, out)[1].startswith("Attention rollout") and calls == [1]
     # a new result chosen while relevancy is selected is computed with it
     rebuilt = explorer._build(str(path), payload, *CONTROLS, "relevancy", [])
     assert calls == [1, 1] and rebuilt[0].relevancy is not None
-    assert raw_caption.startswith("Where '")
+    assert raw_caption.startswith("'") and "of this map on" in raw_caption
 
 
 def test_relevancy_of_an_int8_answer_comes_from_the_exact_model(explorer):
@@ -176,7 +177,7 @@ def test_relevancy_says_why_when_it_cannot_be_computed(explorer, tmp_path):
     expl = out[0]
     path.unlink()  # the upload is gone (e.g. a cleaned temp folder)
     image, caption = _heatmap(explorer, explorer._redraw(expl, 0, *CONTROLS, "relevancy", []))
-    assert expl.relevancy is None and caption.startswith("**Relevancy is not available here:**")
+    assert expl.relevancy is None and caption.startswith("Relevancy is not available here:")
     assert "raw attention instead" in caption and image is not None  # the raw map stays on screen
     expl.origin = {}
     caption = _heatmap(explorer, explorer._select(expl, 0, *CONTROLS, "relevancy", []))[1]
@@ -192,11 +193,11 @@ def test_relevancy_view_over_the_api(app_url):
     image = handle_file(str(EXAMPLES / "scene_00000.png"))
     text, data = client.predict(image, api_name="/caption")
     out = client.predict(image, data, *CONTROLS, "relevancy", [], api_name="/caption_explore")
-    caption = out[10]  # chips, scrubber, step, layer, head, frame, status, mask x 2, heatmap, its caption (no state)
+    caption = out[9]  # chips, scrubber, step, layer, head, frame, status, mask x 2, the heatmap's HTML (no state)
     n = len(data["tokens"])
-    assert caption.startswith("**Relevancy** (Chefer") and f"Maps of all {n} tokens computed once" in caption
+    assert "Relevancy (Chefer" in caption and f"Maps of all {n} tokens computed once" in caption
     note = caption[caption.index("Maps of all"):caption.index("reused.")]
     out = client.predict(2, *CONTROLS, "relevancy", [], api_name="/caption_token")
-    assert note in out[3] and f"'{text.split()[2]}'" in out[3]  # the same computation, another token
+    assert note in out[2] and f"&#x27;{text.split()[2]}&#x27;" in out[2]  # the same computation, another token
     out = client.predict(2, *CONTROLS, "attention", [], api_name="/caption_view_7")
-    assert out[1].startswith("Where '") and "Relevancy" not in out[1]
+    assert "of this map on" in out[0] and "Relevancy" not in out[0]

@@ -221,13 +221,19 @@ def test_render_every_view(tiny, scene):
     expl = explain.trace(model, processor, [scene.image], None, ids, "tiny")
     figs = explain.render(expl, explain.View())
     assert figs["frames"] is None
-    for name in ("heatmap", "layers", "heads", "rollout", "share", "topk", "vision"):
+    for name in ("layers", "heads", "rollout", "vision"):  # drawn on the server (their accordions)
         assert figs[name].image.width > 100 and figs[name].caption, name
+    for name in ("heatmap", "share", "topk"):  # drawn by the browser
+        assert figs[name].image is None and figs[name].html.startswith("<figure"), name
     assert "not explanation" in figs["rollout"].caption
+    rows, cols = expl.layout.rows, expl.layout.cols
+    assert figs["heatmap"].html.count('role="gridcell"') == rows * cols  # one focusable cell per patch
+    assert figs["heatmap"].html.count('tabindex="0"') == 1  # one cell in the tab order (roving tabindex)
+    assert "of this map on" in figs["heatmap"].caption and "the peak is row" in figs["heatmap"].caption
     other = explain.render(expl, explain.View(token=3, layer="2", head="1", drop_sink=False, shared_scale=False,
                                               opacity=0.2, cmap="magma"))
-    assert "layer 2, head 1" in other["heatmap"].caption and "CLS sink kept" in other["heatmap"].caption
-    assert other["heatmap"].image.tobytes() != figs["heatmap"].image.tobytes()
+    assert "layer 2, head 1" in other["heatmap"].html and "CLS sink kept" in other["heatmap"].html
+    assert other["heatmap"].html != figs["heatmap"].html
     # nonsense from the API is clamped, not a crash
     odd = explain.View(token=99, layer="77", head="banana", opacity=5, cmap="jet", frame=-3).normalised(expl)
     assert (odd.token, odd.layer, odd.head, odd.opacity, odd.cmap, odd.frame) == (3, "2", "mean", 1.0, "viridis", 1)
@@ -246,7 +252,7 @@ def test_video_exploration(tiny, clip):
     for i, tok in enumerate(result.tokens):
         assert np.allclose(explain.default_view(expl.steps[i], expl.layout), tok.attention, atol=1e-5)
     figs = explain.render(expl, explain.View(token=1, frame=4))
-    assert "frame" in figs["frames"].caption and "(frame 4)" in figs["heatmap"].caption
+    assert "frame 6" in figs["frames"].html and "(frame 4)" in figs["heatmap"].html
     _, sentences = explain.mask_figure(expl)
     assert sentences[0].startswith("video → video: all visible")
 
@@ -279,6 +285,7 @@ def test_generate_streams_then_gives_the_payload(tiny, scene):
     model, processor = tiny
     updates = list(pipeline.generate(model, processor, [scene.image], None, pipeline.Decoding(max_new_tokens=5), "m"))
     assert len(updates) == 6 and all(p is None for _, p in updates[:-1])
+    assert updates[-1][1].record.tokens[0].id == updates[-1][1]["tokens"][0]["id"]  # the record rides along
     texts = [t for t, _ in updates]
     assert texts[-1] == texts[-2]
     payload = updates[-1][1]

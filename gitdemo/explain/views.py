@@ -28,7 +28,7 @@ class Exploration:
     token_ids: list[int]
     steps: list[torch.Tensor]  # per generated token (L, H, K): the producing query's attention
     top: list[list[tuple[str, float]]]  # per generated token: most likely tokens at that step
-    rollout: list[np.ndarray]  # per generated token (F, rows, cols)
+    rollout: list[np.ndarray] | None  # per generated token (F, rows, cols); None until a teacher-forced pass fills it
     vision_cls: list[torch.Tensor] | None  # per vision layer (F, H, 1, n): CLS query -> all tokens
     mask: np.ndarray  # (S, S) bool
     segments: list[viz.Segment] = field(default_factory=list)
@@ -37,7 +37,10 @@ class Exploration:
     relevancy: list[np.ndarray] | None = None
     relevancy_note: str = ""  # how it was computed (model precision, seconds), for the caption
     relevancy_error: str = ""  # why it could not be computed (the last try), for the caption
+    rollout_error: str = ""  # why rollout could not be computed (the teacher-forced pass failed), for the caption
     origin: dict = field(default_factory=dict)  # what the UI needs to rebuild the input; explain never reads it
+    picked: tuple[int, int, int] | None = None  # the patch this user picked (frame, row, col from 0)
+    uris: list[str] | None = None  # the frames as small JPEG data addresses, made once, for the HTML figures
 
     @property
     def num_layers(self) -> int:
@@ -50,6 +53,11 @@ class Exploration:
     @property
     def is_video(self) -> bool:
         return self.layout.num_frames > 1
+
+    def picture_uris(self) -> list[str]:
+        if self.uris is None:
+            self.uris = [viz.html.picture_uri(f) for f in self.frames]
+        return self.uris
 
     def chips(self) -> list[tuple[str, int]]:
         """(label, index) per generated token: the clickable chips."""
@@ -68,6 +76,7 @@ class View:
     cmap: str = "viridis"
     frame: int = 1  # counted from 1 (video)
     map: str = DEFAULT_VIEW  # what the main heatmap shows: one of maps.VIEWS
+    patch: tuple[int, int] | None = None  # the picked patch (row, col from 0), outlined on the heatmap
 
     def normalised(self, expl: Exploration) -> "View":
         """Clamp to what this exploration has (indices from the UI or the API may be anything)."""
@@ -79,6 +88,9 @@ class View:
         v.opacity = float(min(max(float(v.opacity), 0.0), 1.0))
         v.cmap = v.cmap if v.cmap in viz.CMAPS else "viridis"
         v.map = v.map if v.map in VIEWS else DEFAULT_VIEW
+        if v.patch is not None:
+            r, c = (int(x) for x in v.patch)
+            v.patch = (r, c) if 0 <= r < expl.layout.rows and 0 <= c < expl.layout.cols else None
         return v
 
 
@@ -118,6 +130,10 @@ def _maps(expl: Exploration, att: torch.Tensor, layer, head, view: View) -> np.n
 
 def _main_maps(expl: Exploration, att, layer, head, view: View, desc: str) -> tuple[np.ndarray, str, str]:
     """The main heatmap's maps (F, rows, cols) for `view.map`, what they are, and a note for the caption."""
+    if view.map == "rollout" and expl.rollout is None:
+        return (_maps(expl, att, layer, head, view), desc,
+                say("**Rollout is not available here:** {why} The heatmap shows raw attention instead.",
+                    why=expl.rollout_error or say("it has not been computed for this result.")))
     if view.map == "rollout":
         return (expl.rollout[view.token], say("attention rollout (all layers, heads averaged, residual path mixed in)"),
                 say("**Attention rollout** (Abnar & Zuidema): attention multiplied through all layers with the "
@@ -147,20 +163,25 @@ def render(expl: Exploration, view: View, only=None) -> dict[str, viz.Figure | N
     grids, desc, note = _main_maps(expl, att, layer, head, view, desc)  # (F, rows, cols)
     where = say(" (frame {n})", n=view.frame) if expl.is_video else ""
     figs: dict[str, viz.Figure | None] = {}
-    fig = viz.heatmap(expl.frames[f], grids[f], token, view.opacity, view.cmap, desc + where)
-    figs["heatmap"] = viz.Figure(fig.image, f"{note}\n\n{fig.caption}" if note else fig.caption)
+    title = say("'{token}' — {view}", token=token, view=desc + where)
+    words = viz.html.describe_grid(grids[f], token)
+    caption = f"{note.replace('**', '')} {words}" if note else words
+    uris = expl.picture_uris()
+    figs["heatmap"] = viz.Figure(None, f"{note}\n\n{words}" if note else words, viz.html.heat_grid(
+        uris[f], grids[f], token, title, caption, view.cmap, view.opacity, selected=view.patch,
+        name=f"attention-step{i + 1}"))
 
     if want("layers"):
         _multiples(figs, expl, att, view, layer, head, f, token, where)
     if want("rollout"):
         _rollout(figs, expl, att, view, i, f, token)
-    figs["share"] = viz.share_bar(image_share(att, expl.layout), token)
-    figs["topk"] = viz.topk_bar(expl.top[i], token, i)
+    figs["share"] = viz.Figure(None, "", viz.html.share(image_share(att, expl.layout), token))
+    figs["topk"] = viz.Figure(None, "", viz.html.topk(expl.top[i], token, i))
 
     if expl.is_video:
         total = float(grids.sum()) or 1.0
         split = [float(g.sum()) / total for g in grids]
-        figs["frames"] = viz.frame_strip(expl.frames, grids, split, token, view.opacity, view.cmap)
+        figs["frames"] = viz.Figure(None, "", viz.html.frames(uris, grids, split, token, view.cmap, view.opacity))
     else:
         figs["frames"] = None
     if want("vision"):
@@ -185,6 +206,9 @@ def _multiples(figs, expl, att, view, layer, head, f, token, where) -> None:
 
 
 def _rollout(figs, expl, att, view, i, f, token) -> None:
+    if expl.rollout is None:
+        figs["rollout"] = None
+        return
     raw = default_view(att, expl.layout)[f]
     rolled = expl.rollout[i][f]
     pair = viz.small_multiples(expl.frames[f], [raw, rolled], [say("raw attention"), say("rollout")], "", False,

@@ -1,7 +1,8 @@
 """The decoding settings a user picks (greedy / beam / sampling) and the app's streaming call built on them.
 
 `generate(...)` streams `(text, payload)`: the text so far, and at the end the payload that the API
-returns (`Result.to_json()` plus the model, question and settings): plain JSON.
+returns (`Result.to_json()` plus the model, question and settings): plain JSON, as a `Payload`, a dict that also
+carries the finished `Result` (its attention record) for the app's explorer; JSON encoders see only the dict.
 """
 from __future__ import annotations
 
@@ -14,6 +15,15 @@ from .run import run, run_stream
 
 DECODING = ("greedy", "beam", "sampling")
 MAX_NEW_TOKENS = 40
+
+
+class Payload(dict):
+    """A result's JSON (a plain dict to every encoder) that also carries `record`: the `pipeline.Result` it
+    describes, attention record included, so the app's explorer starts from it without another model call."""
+
+    def __init__(self, data: dict, record=None):
+        super().__init__(data)
+        self.record = record
 
 
 @dataclass
@@ -77,8 +87,8 @@ def generate(model, processor, images, question: str | None, decoding: Decoding,
                                  seed=decoding.seed if sampling else None, streamer=streamer):
             if not result.done:
                 yield result.text, None
-    payload = {"model": model_name, "question": question, "settings": settings, **result.to_json()}
+    payload = Payload({"model": model_name, "question": question, "settings": settings, **result.to_json()}, result)
     yield result.text, payload
 
 
-__all__ = ["DECODING", "MAX_NEW_TOKENS", "Decoding", "generate"]
+__all__ = ["DECODING", "MAX_NEW_TOKENS", "Decoding", "Payload", "generate"]

@@ -52,6 +52,9 @@ class Result:
     prompt: str | None = None  # the cleaned question / prompt
     image_size: tuple[int, int] | None = None  # PaliGemma: (width, height) of the original image
     parsed: ParsedAnswer | None = None  # PaliGemma, when done: boxes (and masks) in image pixels
+    # what the model read (pixels, ids, layout): with `steps` and each token's `top`, the generation's own record,
+    # from which the explorer's first view is built with no further model call (`explain.from_record`)
+    inputs: Inputs | None = field(default=None, repr=False)
 
     @property
     def grid(self) -> list[int]:
@@ -85,7 +88,7 @@ class Result:
 
 def _start(inputs: Inputs) -> Result:
     return Result("", [], inputs.layout, inputs.input_ids[0].tolist(), family=inputs.family, prompt=inputs.prompt,
-                  image_size=inputs.image_size)
+                  image_size=inputs.image_size, inputs=inputs)
 
 
 def _add(result: Result, processor, token: int, att, step: int, top_ids, top_probs) -> None:
@@ -128,7 +131,8 @@ def run_stream(model, processor, images, question=None, max_new_tokens=None, do_
                 break
             ids.append(token)
             att = stack_step(out.attentions[i]) if record else None
-            _add(result, processor, token, att, i, torch.tensor([token]), torch.tensor([1.0]))
+            top_ids, top_probs = (out.top_ids[i][0], out.top_probs[i][0]) if out.top_ids else ([token], [1.0])
+            _add(result, processor, token, att, i, top_ids, top_probs)
         yield _finish(result, ids, processor, masks, decoder)
         return
     sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed) if do_sample else {}

@@ -15,7 +15,7 @@ from .. import serving
 from . import gpu, registry
 from .i18n import choices, tr
 from ..lang import say
-from ..pipeline.decoding import DECODING, MAX_NEW_TOKENS, Decoding, generate
+from ..pipeline.decoding import DECODING, MAX_NEW_TOKENS, Decoding, Payload, generate
 
 log = logging.getLogger("gitdemo.ui")
 GENERATE = "generate"  # one concurrency group for every generation, whatever the tab (see registry.COMPUTE)
@@ -193,7 +193,9 @@ def _updates(updates, extra: dict, name: str, notice):
     for text, payload in updates:
         if payload is not None:  # the last update: a sentence for an empty answer, the notice in the JSON
             payload.update(extra)
+            record = getattr(payload, "record", None)
             text, payload = finish(text, payload, name, notice)
+            payload = Payload(payload, record)
         yield text, (payload if payload is not None else gr.skip())
 
 
@@ -210,10 +212,25 @@ def result_column(key: str, label: str, lines: int, rows: list, inputs: list, ex
     return text, data
 
 
-def on_generate(event, fn: Callable, inputs: list, outputs: list, api_name: str | None = None) -> None:
+def with_record(fn: Callable) -> Callable:
+    """`fn`'s updates, each followed by the record its final `Payload` carries (for the explorer's `gr.State`;
+    a State output is not part of the API, so the endpoint's outputs stay the same)."""
+    @functools.wraps(fn)
+    def gen(*args, **kwargs):
+        for values in fn(*args, **kwargs):
+            payload = next((v for v in values if isinstance(v, Payload)), None)
+            yield (*values, payload.record if payload is not None else gr.skip())
+    return gen
+
+
+def on_generate(event, fn: Callable, inputs: list, outputs: list, api_name: str | None = None,
+                record: gr.State | None = None) -> None:
     """Wire a generation to `event` (e.g. `button.click`): the API name when public, one shared concurrency
-    group (compute slots are taken inside, by `registry.COMPUTE`)."""
+    group (compute slots are taken inside, by `registry.COMPUTE`). `record`: the explorer's State that receives
+    the finished result's attention record."""
     visibility = dict(api_name=api_name) if api_name else dict(api_visibility="private")
+    if record is not None:
+        fn, outputs = with_record(fn), [*outputs, record]
     event(guard(fn), inputs, outputs, concurrency_id=GENERATE, concurrency_limit=registry.QUEUE_WORKERS,
           show_progress="minimal", **visibility)
 

@@ -1,123 +1,66 @@
 """The attention explorer under every tab, GIT or PaliGemma: token chips, scrubber, view controls, figures.
 
-It is built from the JSON a generation returns (its `.change` event), so it works the same after a
-fresh generation, a beam search or a cached example; all it keeps is one `Exploration` per user, in
-`gr.State`. The model that wrote the result (the JSON's "model_key" or "model") is taken from the one
-cache, and its family picks the teacher-forced pass in `exploration` (the only place that asks).
+It is built when the tab's JSON result changes (its `.change` event), from the generation's own record: the
+generation event leaves its `pipeline.Result` in `self.record` (this page's `gr.State`), and `exploring.explore`
+turns it into an `Exploration` with no model call. A result without a record (a cached example, a JSON sent over
+the API) costs one teacher-forced pass instead. All it keeps is one `Exploration` per user, in `gr.State`.
 
-The main heatmap shows raw attention (the default), rollout or relevancy ("What the heatmap shows"). Relevancy
-needs a backward pass, so `ensure_relevancy` computes it only when that view is chosen, for every token of the
-result at once, and keeps it on the `Exploration` (from the exact model when the answer came from int8).
+What changes on every click is drawn by the browser: the heatmap is an HTML grid of focusable cells over the
+picture (arrow keys move, Enter picks a patch for "which tokens read it"), the top-k and share figures are HTML
+tables and bars. The small multiples, rollout, vision and mask figures sit in closed accordions and are drawn on
+the server (PIL) only when opened. Rollout needs one teacher-forced pass and relevancy a backward pass: each is
+computed the first time its view is asked for, for every token at once, and kept on the `Exploration`.
 """
 from __future__ import annotations
 
-import logging
 import os
-import time
-from dataclasses import dataclass
 
 import gradio as gr
 import numpy as np
 
 from .. import explain, viz
-from . import gpu, registry
-from ..errors import GitDemoError
 from ..explain.maps import DEFAULT_VIEW, VIEWS
-from ..explain.relevancy import relevancy
-from ..explain.trace import trace
 from ..explain.views import Exploration, View, mask_figure, render, token_summary
-from ..pipeline import inputs as pipeline_inputs
-from .controls import EXPLORE, guard, open_images, open_video, progress_callback
-from .faithful import TestThisMap
-from .i18n import local, marker, tr
 from ..lang import say
+from . import registry
+from .controls import EXPLORE, guard, progress_callback
+from .exploring import ensure_relevancy, ensure_trace, exploration, explore
+from .faithful import TestThisMap
+from .i18n import choices, local, marker, tr
 from .patches import PatchPanel
 
-log = logging.getLogger(__name__)
 STATE_TTL_S = int(os.environ.get("GITDEMO_STATE_TTL_S", "3600"))
-FIGURES = ("heatmap", "topk", "share", "layers", "heads", "rollout", "frames", "vision")
+HTML_FIGURES = ("heatmap", "topk", "share", "frames")  # drawn by the browser, one gr.HTML each
+IMAGE_FIGURES = ("layers", "heads", "rollout", "vision")  # drawn on the server when their accordion opens
+FIGURES = HTML_FIGURES + IMAGE_FIGURES
 MAP_LABELS = {"attention": "raw attention (default)", "rollout": "attention rollout",
               "relevancy": "relevancy (gradient-weighted; computed on demand)"}
 # figures inside closed accordions: drawn when their accordion opens (.expand), not on every click
 LAZY = {"layers": ("layers", "heads"), "rollout": ("rollout",), "vision": ("vision",), "mask": ()}
 
 
-@dataclass
 class Slot:
-    image: gr.Image
-    caption: gr.Markdown
+    """One figure's components: an HTML block (browser-drawn), or an image with its caption (alt text too)."""
 
+    def __init__(self, label: str, elem_id: str, html: bool = False):
+        self.html = html
+        if html:
+            js = viz.html.HEAT_JS if elem_id.endswith("-heatmap") else None
+            self.components = [gr.HTML("", elem_id=elem_id, elem_classes=["figure-html"], js_on_load=js)]
+            return
+        image = gr.Image(label=tr(label), show_label=False, type="pil", format="png", interactive=False,
+                         buttons=["download", "fullscreen"], elem_id=elem_id)
+        caption = gr.Markdown(elem_id=f"{elem_id}-caption", elem_classes=["figure-caption"])
+        self.components = [image, caption]
 
-def _slot(label: str, elem_id: str, height: int | None = None) -> Slot:
-    image = gr.Image(label=tr(label), show_label=False, type="pil", format="png", interactive=False,
-                     buttons=["download", "fullscreen"], elem_id=elem_id, height=height)
-    caption = gr.Markdown(elem_id=f"{elem_id}-caption", elem_classes=["figure-caption"])
-    return Slot(image, caption)
-
-
-def _model_input(loaded: registry.Loaded, media, prompt, video: bool):
-    """(images, prompt) as the model that wrote a result read them: PaliGemma one image and its prompt; GIT the
-    frames (or image) and its question."""
-    if loaded.family == registry.PALIGEMMA:
-        return open_images(media)[0], prompt or ""
-    return (open_video(media, loaded.model.config.num_frames).frames if video else open_images(media)), prompt
-
-
-def exploration(loaded: registry.Loaded, media, payload: dict, video: bool = False) -> Exploration:
-    """The teacher-forced pass over [image; prompt; the result's tokens] (one `trace` for every family)."""
-    ids = [int(t["id"]) for t in payload["tokens"]]
-    pali = loaded.family == registry.PALIGEMMA
-    prompt = payload.get("prompt") if pali else payload.get("question")
-    images, prompt = _model_input(loaded, media, prompt, video)
-    expl = trace(loaded.model, loaded.processor, images, prompt, ids,
-                 registry.short_name(loaded.name) if pali else loaded.name)
-    expl.origin = {"key": loaded.name, "precision": loaded.precision, "media": media, "prompt": prompt,
-                   "video": video}
-    return expl
-
-
-def _relevancy_maps(loaded: registry.Loaded, origin: dict, token_ids: list[int]) -> list[np.ndarray]:
-    images, prompt = _model_input(loaded, origin["media"], origin["prompt"], origin["video"])
-    return relevancy(loaded.model, pipeline_inputs.prepare(loaded.model, loaded.processor, images, prompt), token_ids)
-
-
-def ensure_relevancy(expl: Exploration, progress=None) -> None:
-    """Relevancy maps of every token of the result, computed once (one forward, one backward per token) and kept
-    on the `Exploration`, so other tokens and settings reuse them; on failure `relevancy_error` says why."""
-    if expl is None or expl.relevancy is not None:
-        return
-    origin = expl.origin
-    if not origin:
-        expl.relevancy_error = say("this result carries no input to recompute it from; generate again.")
-        return
-    precision, note = origin["precision"], ""
-    if precision == "int8":  # int8 layers give no gradients: the exact copy of the same checkpoint does
-        precision, note = "fp32", say("Computed on the exact (fp32) model: int8 layers give no gradients.") + " "
-    try:
-        loaded = registry.CACHE.load(origin["key"], progress, precision)
-        t0 = time.perf_counter()
-        maps = gpu.traced(_relevancy_maps, loaded, origin, expl.token_ids)  # on a lent GPU under ZeroGPU
-        seconds = time.perf_counter() - t0
-    except GitDemoError as exc:
-        expl.relevancy_error = registry.scrub(str(exc))
-        return
-    except Exception as exc:  # noqa: BLE001 - a failed view falls back to raw attention; the server lives on
-        log.exception("relevancy failed")
-        expl.relevancy_error = say("the backward pass failed ({error}).", error=type(exc).__name__)
-        return
-    expl.relevancy, expl.relevancy_error = maps, ""
-    expl.relevancy_note = note + say("Maps of all {n} tokens computed once for this result in {seconds} s (one "
-                                     "forward, one backward per token), then reused.", n=len(maps),
-                                     seconds=f"{seconds:.2f}")
-
-
-def _precision_note(precision: str) -> str:
-    """Which arithmetic produced the maps: int8 moves attention a little (docs/results.md)."""
-    from ..models.precision import LABELS
-
-    exact = say(" Pick exact (fp32) above and generate again for the model's exact maps.") if precision != "fp32" \
-        else ""
-    return say(" Maps computed at precision {precision}.", precision=local(LABELS.get(precision, precision))) + exact
+    def values(self, fig: viz.Figure | None, skip: bool = False) -> list:
+        if skip:
+            return [gr.skip()] * len(self.components)
+        if self.html:
+            return [fig.html if fig is not None else ""]
+        if fig is None:
+            return [None, ""]
+        return [gr.update(value=fig.image, alt_text=fig.caption), fig.caption]
 
 
 def _status(expl: Exploration) -> str:
@@ -130,12 +73,22 @@ def _status(expl: Exploration) -> str:
                "the scrubber.", text=expl.text, n=t, model=local(registry.label(expl.model_name)))
 
 
+def _precision_note(precision: str) -> str:
+    """Which arithmetic produced the maps: int8 moves attention a little (docs/results.md)."""
+    from ..models.precision import LABELS
+
+    exact = say(" Pick exact (fp32) above and generate again for the model's exact maps.") if precision != "fp32" \
+        else ""
+    return say(" Maps computed at precision {precision}.", precision=local(LABELS.get(precision, precision))) + exact
+
+
 class Explorer:
     """One explorer per tab; `key` prefixes its element ids and API names, `video` adds frames."""
 
     def __init__(self, key: str, video: bool = False):
         self.key, self.video = key, video
         self.state = gr.State(None, time_to_live=STATE_TTL_S)
+        self.record = gr.State(None, time_to_live=STATE_TTL_S)  # the tab's last pipeline.Result (its record)
         self.open = gr.State([])  # the lazy sections (LAZY) this user has open
         self.accordions: dict[str, gr.Accordion] = {}
         with gr.Group(elem_classes=["explorer"]):
@@ -148,47 +101,54 @@ class Explorer:
             self.scrubber = gr.Slider(1, 2, value=1, step=1, precision=0, label=tr("Generation scrubber: step"),
                                       interactive=False, elem_id=f"{key}-scrubber")
             self.step_text = gr.Markdown(elem_id=f"{key}-step")
+            self.slots: dict[str, Slot | None] = {}
             with gr.Row():
                 with gr.Column(scale=3):
-                    self.slots = {"heatmap": _slot("Attention over the image", f"{key}-heatmap")}
+                    self.slots["heatmap"] = Slot("Attention over the image", f"{key}-heatmap", html=True)
                 with gr.Column(scale=2):
-                    self.slots["topk"] = _slot("Next-token probabilities", f"{key}-topk")
-                    self.slots["share"] = _slot("Image vs text", f"{key}-share")
+                    self.slots["topk"] = Slot("Next-token probabilities", f"{key}-topk", html=True)
+                    self.slots["share"] = Slot("Image vs text", f"{key}-share", html=True)
             with gr.Row():
-                self.layer = gr.Dropdown([(marker("mean of all layers"), "mean")], value="mean", label=tr("Layer"),
-                                         elem_id=f"{key}-layer")
-                self.head = gr.Dropdown([(marker("mean over heads"), "mean"), (marker("max over heads"), "max")],
-                                        value="mean", label=tr("Head"), elem_id=f"{key}-head")
-                self.cmap = gr.Dropdown(list(viz.CMAPS), value="viridis", label=tr("Colour map (colour-blind safe)"))
-                self.map = gr.Dropdown([(tr(MAP_LABELS[v]), v) for v in VIEWS], value=DEFAULT_VIEW,
-                                       label=tr("What the heatmap shows"), elem_id=f"{key}-map")
+                self.layer = gr.Radio([(marker("mean of all layers"), "mean")], value="mean", label=tr("Layer"),
+                                      elem_id=f"{key}-layer", elem_classes=["token-chips"])
+                self.head = gr.Radio([(marker("mean over heads"), "mean"), (marker("max over heads"), "max")],
+                                     value="mean", label=tr("Head"), elem_id=f"{key}-head",
+                                     elem_classes=["token-chips"])
+            with gr.Row():
+                self.map = gr.Radio(choices((MAP_LABELS[v], v) for v in VIEWS), value=DEFAULT_VIEW,
+                                    label=tr("What the heatmap shows"), elem_id=f"{key}-map")
+                self.cmap = gr.Radio(list(viz.CMAPS), value="viridis", label=tr("Colour map (colour-blind safe)"),
+                                     elem_id=f"{key}-cmap")
                 self.frame = gr.Slider(1, 6, value=1, step=1, precision=0, label=tr("Frame"), visible=video,
                                        elem_id=f"{key}-frame")
             with gr.Row():
-                self.opacity = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label=tr("Heatmap opacity"))
-                self.drop_sink = gr.Checkbox(value=True, label=tr("Leave out the CLS sink (rescale the patches to 100%)"))
-                self.shared = gr.Checkbox(value=True, label=tr("One colour scale for all small multiples"))
+                self.opacity = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label=tr("Heatmap opacity"),
+                                         elem_id=f"{key}-opacity")
+                self.drop_sink = gr.Checkbox(value=True, label=tr("Leave out the CLS sink (rescale the patches to 100%)"),
+                                             elem_id=f"{key}-sink")
+                self.shared = gr.Checkbox(value=True, label=tr("One colour scale for all small multiples"),
+                                          elem_id=f"{key}-shared")
             if video:
                 with gr.Accordion(tr("Frames: where each frame is looked at"), open=True):
-                    self.slots["frames"] = _slot("Sampled frames", f"{key}-frames")
+                    self.slots["frames"] = Slot("Sampled frames", f"{key}-frames", html=True)
+            else:
+                self.slots["frames"] = None
             self.patches = PatchPanel(key)
             with gr.Accordion(tr("All layers and all heads (small multiples)"), open=False) as acc:
-                self.slots["layers"] = _slot("Layers", f"{key}-layers")
-                self.slots["heads"] = _slot("Heads", f"{key}-heads")
+                self.slots["layers"] = Slot("Layers", f"{key}-layers")
+                self.slots["heads"] = Slot("Heads", f"{key}-heads")
             self.accordions["layers"] = acc
             with gr.Accordion(tr("Raw attention beside rollout"), open=False) as acc:
-                self.slots["rollout"] = _slot("Raw vs rollout", f"{key}-rollout")
+                self.slots["rollout"] = Slot("Raw vs rollout", f"{key}-rollout")
             self.accordions["rollout"] = acc
             self.faithful = TestThisMap(key, video)
             with gr.Accordion(tr("The vision encoder's own attention (CLS to patches, per layer)"), open=False) as acc:
-                self.slots["vision"] = _slot("Vision encoder", f"{key}-vision")
+                self.slots["vision"] = Slot("Vision encoder", f"{key}-vision")
             self.accordions["vision"] = acc
             with gr.Accordion(tr("The attention mask the model used for this input"), open=False) as acc:
-                self.mask = _slot("Attention mask", f"{key}-mask")
+                self.mask = Slot("Attention mask", f"{key}-mask")
                 self.mask_sentences = gr.Markdown()
             self.accordions["mask"] = acc
-        if not video:
-            self.slots["frames"] = None
 
     # -- the view from the controls
     @property
@@ -203,31 +163,43 @@ class Explorer:
 
     @staticmethod
     def _render(expl: Exploration, view: View, only=None, progress=None) -> dict:
-        """`render`, with the relevancy maps computed first when the view shows them and they are missing."""
+        """`render`, with what the view needs beyond the record computed first (once per result): relevancy's
+        backward pass, rollout's teacher-forced pass; and the patch this user picked, outlined."""
+        view = view.normalised(expl)
         if view.map == "relevancy":
             ensure_relevancy(expl, progress)
+        if view.map == "rollout" or (only is None or "rollout" in only) or \
+                ((only is None or "vision" in only) and expl.vision_cls is None and expl.layout.has_cls):
+            ensure_trace(expl, progress)
+        picked = getattr(expl, "picked", None)
+        if picked is not None and picked[0] == view.frame - 1:
+            view.patch = picked[1:]
         return render(expl, view, only=only)
 
     @property
     def figure_outputs(self) -> list:
-        out = []
-        for name in FIGURES:
-            slot = self.slots.get(name)
-            if slot is not None:
-                out += [slot.image, slot.caption]
-        return out
+        return [c for name in FIGURES if self.slots.get(name) is not None for c in self.slots[name].components]
 
     def _figure_values(self, figs: dict | None) -> list:
         out = []
         for name in FIGURES:
-            if self.slots.get(name) is None:
-                continue
-            if figs is not None and name not in figs:  # not drawn (its accordion is closed): left as it is
-                out += [gr.skip(), gr.skip()]
-                continue
-            fig = (figs or {}).get(name)
-            out += [fig.image, fig.caption] if fig is not None else [None, ""]
+            slot = self.slots.get(name)
+            if slot is not None:  # not drawn (its accordion is closed): left as it is
+                out += slot.values((figs or {}).get(name), skip=figs is not None and name not in figs)
         return out
+
+    def figure_value(self, out: list, name: str):
+        """The first value of figure `name` in a handler's outputs (its HTML, or its image): for tests."""
+        size = len(self.figure_outputs)
+        i = len(out) - size
+        for n in FIGURES:
+            slot = self.slots.get(n)
+            if slot is None:
+                continue
+            if n == name:
+                return out[i] if slot.html else (out[i], out[i + 1])
+            i += len(slot.components)
+        raise KeyError(name)
 
     @staticmethod
     def _only(opened) -> set[str] | None:
@@ -239,41 +211,45 @@ class Explorer:
 
     def _mask_values(self, expl) -> list:
         mask_fig, sentences = mask_figure(expl)
-        return [mask_fig.image, mask_fig.caption + "\n\n" + "\n".join(f"- {s}" for s in sentences)]
+        mask_fig.caption = mask_fig.caption + "\n\n" + "\n".join(f"- {s}" for s in sentences)
+        return self.mask.values(mask_fig)
 
     def _expand(self, section: str):
         def expand(opened, expl, index, *controls):
             opened = sorted(set(opened or []) | {section})
             if expl is None:
-                return [opened] + [gr.skip()] * (2 if section == "mask" else 2 * len(LAZY[section]))
+                return [opened] + [gr.skip()] * len(self._section_outputs(section))
             if section == "mask":
                 return [opened] + self._mask_values(expl)
-            figs = render(expl, self.view(index, *controls).normalised(expl), only=set(LAZY[section]))
-            return [opened] + [v for n in LAZY[section] for v in
-                               ((figs[n].image, figs[n].caption) if figs.get(n) else (None, ""))]
+            figs = self._render(expl, self.view(index, *controls), only=set(LAZY[section]))
+            return [opened] + [v for n in LAZY[section] for v in self.slots[n].values(figs.get(n))]
         return expand
 
     def _section_outputs(self, section: str) -> list:
         if section == "mask":
-            return [self.mask.image, self.mask.caption]
-        return [c for n in LAZY[section] for c in (self.slots[n].image, self.slots[n].caption)]
+            return self.mask.components
+        return [c for n in LAZY[section] for c in self.slots[n].components]
 
     # -- event handlers
-    def _split(self, rest) -> tuple[tuple, list | None]:
-        """Handlers get the view controls, then (from the app) the open sections; None draws everything."""
+    def _split(self, rest) -> tuple[tuple, list | None, object]:
+        """Handlers get the view controls, then (from the app) the open sections and the tab's record;
+        an open list of None draws everything."""
         n = len(self.controls)
-        return tuple(rest[:n]), (rest[n] if len(rest) > n else None)
+        return tuple(rest[:n]), (rest[n] if len(rest) > n else None), (rest[n + 1] if len(rest) > n + 1 else None)
+
+    def _empty(self, payload) -> list:
+        status = (local("Generate something above, then click one of its tokens.") if not payload else
+                  say("The model produced no tokens, so there is no attention to explore."))
+        return [None, gr.update(choices=[], value=None), gr.update(value=1, maximum=2, interactive=False), "",
+                gr.update(), gr.update(), gr.update(), status, None, ""] + self._figure_values(None)
 
     def _build(self, media, payload, *rest, progress=gr.Progress()):
-        controls, opened = self._split(rest)
+        controls, opened, record = self._split(rest)
         if not payload or not payload.get("tokens"):
-            status = (local("Generate something above, then click one of its tokens.") if not payload else
-                      say("The model produced no tokens, so there is no attention to explore."))
-            return [None, gr.update(choices=[], value=None), gr.update(value=1, maximum=2, interactive=False), "",
-                    gr.update(), gr.update(), gr.update(), status, None, ""] + self._figure_values(None)
+            return self._empty(payload)
         # the maps come from the same precision as the answer they explain (the status line says which)
         loaded = registry.CACHE.load(registry.key_of(payload), progress_callback(progress), payload.get("precision"))
-        expl = gpu.traced(exploration, loaded, media, payload, self.video)  # on a lent GPU under ZeroGPU
+        expl = explore(loaded, media, payload, record, self.video)
         view = self.view(0, *controls).normalised(expl)
         if expl.is_video:  # start on the frame the first token looks at most
             view.frame = 1 + int(np.argmax(explain.frame_split(expl.steps[0], expl.layout)))
@@ -292,7 +268,7 @@ class Explorer:
                 _status(expl) + _precision_note(loaded.precision), *mask_values] + self._figure_values(figs)
 
     def _select(self, expl, index, *rest):
-        controls, opened = self._split(rest)
+        controls, opened, _ = self._split(rest)
         if expl is None:
             raise gr.Error("Generate something first: there is nothing to explore yet.")
         view = self.view(index, *controls).normalised(expl)
@@ -300,7 +276,7 @@ class Explorer:
             self._figure_values(self._render(expl, view, self._only(opened)))
 
     def _scrub(self, expl, step, *rest):
-        controls, opened = self._split(rest)
+        controls, opened, _ = self._split(rest)
         if expl is None:
             raise gr.Error("Generate something first: there is nothing to explore yet.")
         view = self.view(int(step or 1) - 1, *controls).normalised(expl)
@@ -308,33 +284,57 @@ class Explorer:
             self._figure_values(self._render(expl, view, self._only(opened)))
 
     def _redraw(self, expl, index, *rest):
-        controls, opened = self._split(rest)
+        controls, opened, _ = self._split(rest)
         if expl is None:
             return self._figure_values(None)
-        return self._figure_values(self._render(expl, self.view(index, *controls).normalised(expl),
-                                                self._only(opened)))
+        return self._figure_values(self._render(expl, self.view(index, *controls), self._only(opened)))
+
+    def _heat_outputs(self) -> list:
+        return self.slots["heatmap"].components
+
+    def _pick(self, expl, index, layer, head, drop_sink, shared, opacity, cmap, frame, map_, evt: gr.EventData):
+        """A patch picked on the heatmap (click, or Enter on a focused cell): outline it, show its readers."""
+        controls = (layer, head, drop_sink, shared, opacity, cmap, frame, map_)
+        if expl is None:
+            raise gr.Error("Generate something first: there is nothing to explore yet.")
+        data = getattr(evt, "_data", None) or {}
+        view = self.view(index, *controls).normalised(expl)
+        try:
+            row, col = int(data["row"]), int(data["col"])
+        except (KeyError, TypeError, ValueError):
+            raise gr.Error("Pick a patch of the picture.") from None
+        row = min(max(row, 0), expl.layout.rows - 1)
+        col = min(max(col, 0), expl.layout.cols - 1)
+        expl.picked = (view.frame - 1, row, col)
+        figs = self._render(expl, view, {"heatmap"})
+        return self.slots["heatmap"].values(figs["heatmap"]) + \
+            self.patches.show(expl, view.frame - 1, row, col, view.drop_sink, view.cmap)
 
     def wire(self, media, payload: gr.JSON) -> None:
         """Build the explorer whenever the tab's JSON result changes; then react to clicks and controls."""
         common = dict(concurrency_id=EXPLORE, api_visibility="undocumented")
         k = self.key
         self.faithful.wire(self, media, payload)
-        built = payload.change(guard(self._build), [media, payload, *self.controls, self.open],
+        built = payload.change(guard(self._build), [media, payload, *self.controls, self.open, self.record],
                                [self.state, self.chips, self.scrubber, self.step_text, self.layer, self.head,
-                                self.frame, self.status, self.mask.image, self.mask.caption, *self.figure_outputs],
+                                self.frame, self.status, *self.mask.components, *self.figure_outputs],
                                api_name=f"{k}_explore", show_progress="minimal", **common)
-        self.patches.wire(built, self.state, self.frame, self.drop_sink, self.cmap)
+        self.patches.wire(built, self.state, self.frame)
         self.chips.input(guard(self._select), [self.state, self.chips, *self.controls, self.open],
                          [self.scrubber, self.step_text, *self.figure_outputs], api_name=f"{k}_token",
                          show_progress="hidden", **common)
         self.scrubber.input(guard(self._scrub), [self.state, self.scrubber, *self.controls, self.open],
                             [self.chips, self.step_text, *self.figure_outputs], api_name=f"{k}_step",
                             show_progress="hidden", trigger_mode="always_last", **common)
-        for i, control in enumerate(self.controls):  # the map: relevancy's first backward pass can take a moment
+        for i, control in enumerate(self.controls):  # the map: a first rollout or relevancy pass can take a moment
             control.input(guard(self._redraw), [self.state, self.chips, *self.controls, self.open],
                           self.figure_outputs, api_name=f"{k}_view_{i}",
                           show_progress="minimal" if control is self.map else "hidden",
                           trigger_mode="always_last", **common)
+        heat = self.slots["heatmap"].components[0]
+        heat.select(guard(self._pick), [self.state, self.chips, *self.controls],
+                    [*self._heat_outputs(), *self.patches.outputs], api_visibility="private",
+                    show_progress="hidden", concurrency_id=EXPLORE)
         for section, acc in self.accordions.items():  # lazy figures: drawn when opened
             acc.expand(guard(self._expand(section)), [self.open, self.state, self.chips, *self.controls],
                        [self.open, *self._section_outputs(section)], api_visibility="private",
@@ -343,4 +343,4 @@ class Explorer:
                          api_visibility="private", show_progress="hidden", queue=False)
 
 
-__all__ = ["Explorer", "exploration", "FIGURES"]
+__all__ = ["Explorer", "exploration", "FIGURES", "HTML_FIGURES", "IMAGE_FIGURES"]

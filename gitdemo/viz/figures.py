@@ -34,8 +34,9 @@ OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermil
 
 @dataclass
 class Figure:
-    image: Image.Image
+    image: Image.Image | None  # None for a figure the browser draws (`html`)
     caption: str
+    html: str = ""  # the figure as HTML (viz.html), drawn by the browser
 
     def png_bytes(self) -> bytes:
         buf = io.BytesIO()

@@ -13,28 +13,6 @@ from ..lang import say
 from .figures import OKABE_ITO, Figure, _cmap, _new_figure, _render, _short
 
 
-def patch_picker(image: Image.Image, rows: int, cols: int, selected: tuple[int, int] | None = None,
-                 side: int = 336) -> Image.Image:
-    """The model's view of one frame, enlarged to `side` pixels, with its patch grid drawn and the selected
-    (row, col) outlined: a picture to click on (pixel -> patch is `explain.reverse.patch_at`)."""
-    from PIL import ImageDraw
-
-    canvas = image.convert("RGB").resize((side, side), Image.Resampling.BICUBIC)
-    d = ImageDraw.Draw(canvas)
-    for c in range(1, cols):
-        x = round(c * side / cols)
-        d.line((x, 0, x, side), fill=(255, 255, 255), width=1)
-    for r in range(1, rows):
-        y = round(r * side / rows)
-        d.line((0, y, side, y), fill=(255, 255, 255), width=1)
-    if selected is not None:
-        r, c = selected
-        x0, y0 = round(c * side / cols), round(r * side / rows)
-        x1, y1 = round((c + 1) * side / cols), round((r + 1) * side / rows)
-        d.rectangle((x0, y0, x1 - 1, y1 - 1), outline=OKABE_ITO["vermillion"], width=3)
-    return canvas
-
-
 def readers_bar(tokens: Sequence[str], values: Sequence[float], uniform: float, where: str) -> Figure:
     """One bar per generated token: how much of its image attention went to the chosen patch."""
     values = np.asarray(values, dtype=np.float64)
@@ -78,4 +56,4 @@ def readers_layers(tokens: Sequence[str], per_layer: np.ndarray, where: str, cma
     return Figure(_render(fig), caption)
 
 
-__all__ = ["patch_picker", "readers_bar", "readers_layers"]
+__all__ = ["readers_bar", "readers_layers"]

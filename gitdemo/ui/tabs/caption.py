@@ -53,5 +53,6 @@ def build() -> None:
                 rows = examples.caption_rows(registry.EMBEDDED, registry.default_model("caption"))
                 text, data = controls.result_column("caption", "Caption", 2, rows, [image, model], example_caption)
         explorer = Explorer("caption")
-    controls.on_generate(run.click, caption, [image, model, *decoding_ui.inputs], [text, data], api_name="caption")
+    controls.on_generate(run.click, caption, [image, model, *decoding_ui.inputs], [text, data], api_name="caption",
+                         record=explorer.record)
     explorer.wire(image, data)

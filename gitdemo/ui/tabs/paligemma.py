@@ -23,7 +23,7 @@ from ...explain.mask import mask_views
 from ...pipeline.answers import LOC_EXPLANATION, annotations, describe_detections
 from ...pipeline import prompts
 from ...pipeline.prompts import TASK_CHOICES, clean_prompt
-from ...pipeline.decoding import Decoding
+from ...pipeline.decoding import Decoding, Payload
 from ...pipeline.run import run_stream
 from ... import serving
 from .. import controls, examples, gpu, notices, registry, tooldoc
@@ -134,7 +134,7 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
                "model_key": loaded.name, "precision": loaded.precision, "settings": settings.__dict__,
                **result.to_json()}
     shown, payload = notices.finish(result.text, payload, loaded.name, notice)
-    yield shown, value, describe_detections(parsed), payload
+    yield shown, value, describe_detections(parsed), Payload(payload, result)
 
 
 def example_paligemma(image, prompt, model):
@@ -245,7 +245,7 @@ def _build_ready() -> None:
     model.input(follow_language, [ui_lang, model, task, text, lang, prompt], [lang, prompt], api_visibility="private",
                 show_progress="hidden", queue=False)
     controls.on_generate(run.click, paligemma, [image, prompt, model, folder, *decoding_ui.inputs],
-                         [answer, boxes, loc_note, data], api_name=API_NAME)
+                         [answer, boxes, loc_note, data], api_name=API_NAME, record=explorer.record)
     explorer.wire(image, data)
     draw.click(controls.guard(example_mask), [model, folder, prompt, mask_answer], [pali_mask, pali_text, git_mask,
                                                                                   git_text],

@@ -66,5 +66,5 @@ def build() -> None:
                                                     [clip, question, model], example_video)
         explorer = Explorer("video", video=True)
     controls.on_generate(run.click, video, [clip, question, model, *decoding_ui.inputs], [text, data],
-                         api_name="video")
+                         api_name="video", record=explorer.record)
     explorer.wire(clip, data)

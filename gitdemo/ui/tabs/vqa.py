@@ -56,6 +56,6 @@ def build() -> None:
                 text, data = controls.result_column("vqa", "Answer", 1, rows, [image, question, model], example_vqa)
         explorer = Explorer("vqa")
     inputs = [image, question, model, *decoding_ui.inputs]
-    controls.on_generate(run.click, vqa, inputs, [text, data], api_name="vqa")
-    controls.on_generate(question.submit, vqa, inputs, [text, data])
+    controls.on_generate(run.click, vqa, inputs, [text, data], api_name="vqa", record=explorer.record)
+    controls.on_generate(question.submit, vqa, inputs, [text, data], record=explorer.record)
     explorer.wire(image, data)

@@ -1,7 +1,6 @@
 """Click a patch in a real browser (chromium): the explorer's patch panel draws which tokens read it."""
 from __future__ import annotations
 
-import pytest
 
 from test_app_browser import ROOT, EXAMPLES, TIMEOUT, TRUTH, _shot, _wait_value, browser_page  # noqa: F401
 

@@ -14,7 +14,6 @@ result through `gitdemo.ui.examples`.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import tempfile

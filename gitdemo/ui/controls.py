@@ -171,7 +171,7 @@ def load_git(model: str | None, task: str, progress, precision: str | None = Non
 
 def stream_generation(loaded: registry.Loaded, images, question, decoding: Decoding, extra: dict | None = None):
     """(text, payload) per update; the payload (API JSON) only with the last one."""
-    from .notices import finish, world_notice
+    from .notices import world_notice
 
     task = "video" if extra and "video" in extra else "vqa" if question else "caption"
     notice = world_notice(loaded.name, images, task)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from PIL import Image
 
 from ..lang import say
 from .figures import OKABE_ITO, Figure, _cmap, _new_figure, _render, _short

@@ -30,7 +30,7 @@ from .. import controls, examples, gpu, notices, registry, tooldoc
 from ..explorer import Explorer
 from ..i18n import choices, on_language, tr
 from ... import lang as server_lang
-from ...lang import say, use
+from ...lang import use
 
 API_NAME = "paligemma"  # reserved endpoint name
 

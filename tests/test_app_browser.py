@@ -96,6 +96,23 @@ def _wait_new_src(page, selector: str, old: str | None) -> str:
     return _src(page, selector)
 
 
+def _figure(page, selector: str) -> str:
+    """A browser-drawn figure's HTML (empty until it is drawn)."""
+    return page.evaluate("s => { const f = document.querySelector(s + ' figure'); return f ? f.outerHTML : ''; }",
+                         selector)
+
+
+def _wait_new_figure(page, selector: str, old: str | None) -> str:
+    """Wait until the browser-drawn figure in `selector` exists and differs from `old`; return its HTML."""
+    page.wait_for_function("([s, old]) => { const f = document.querySelector(s + ' figure'); "
+                           "return f && f.outerHTML !== old; }", arg=[selector, old or ""], timeout=TIMEOUT)
+    return _figure(page, selector)
+
+
+def _caption(page, selector: str) -> str:
+    return page.inner_text(f"{selector} figcaption")
+
+
 def test_caption_click_a_word_and_the_heatmap_changes(browser_page):
     page, _ = browser_page
     name = "scene_00000.png"
@@ -109,13 +126,16 @@ def test_caption_click_a_word_and_the_heatmap_changes(browser_page):
     page.wait_for_function("n => document.querySelectorAll('#caption-chips label').length === n",
                            arg=len(caption.split()))
     assert chips.all_inner_texts() == caption.split()
-    first = _wait_new_src(page, "#caption-heatmap", None)
+    first = _wait_new_figure(page, "#caption-heatmap", None)
+    assert page.locator("#caption-heatmap [role=gridcell]").count() == 7 * 7  # one cell per patch (embedded GIT)
+    assert "of this map on" in _caption(page, "#caption-heatmap")
     word = caption.split()[2]  # a shape word ("a green square ...")
     chips.nth(2).click()
-    second = _wait_new_src(page, "#caption-heatmap", first)
+    second = _wait_new_figure(page, "#caption-heatmap", first)
     assert second != first
     page.wait_for_function("w => document.querySelector('#caption-step').innerText.includes(w)", arg=word)
-    assert f"'{word}'" in page.inner_text("#caption-heatmap-caption")
+    assert f"'{word}'" in _caption(page, "#caption-heatmap")
+    assert f"it chose '{word}'" in _caption(page, "#caption-topk")
     assert page.locator("#caption-scrubber input[type=number]").input_value() == "3"
     page.get_by_text("All layers and all heads (small multiples)").first.click()
     page.locator("#caption-layers img").first.wait_for()
@@ -132,7 +152,7 @@ def test_vqa_example_from_the_cache(browser_page):
     answer = dict(TRUTH[first]["questions"])[question]
     _wait_value(page, "#vqa-text", answer)
     page.locator("#vqa-chips label").first.wait_for()
-    _wait_new_src(page, "#vqa-heatmap", None)
+    _wait_new_figure(page, "#vqa-heatmap", None)
     _shot(page, "vqa")
 
 
@@ -144,8 +164,9 @@ def test_video_upload(browser_page):
     page.wait_for_selector("#video-input video")
     page.click("#video-run")
     _wait_value(page, "#video-text", TRUTH[name]["caption"])
-    _wait_new_src(page, "#video-frames", None)
-    assert "frames the model read" in page.inner_text("#video-frames-caption")
+    _wait_new_figure(page, "#video-frames", None)
+    assert "frames the model read" in _caption(page, "#video-frames")
+    assert page.locator("#video-frames .gd-stage").count() == 6  # one map per frame read
     _shot(page, "video")
 
 
@@ -177,7 +198,7 @@ def test_paligemma_detect_draws_boxes(browser_page):
     n_boxes = example["answer"].count(" ; ") + 1
     assert page.locator("#paligemma-boxes img").count() >= 1 + n_boxes  # the image and one overlay per box
     page.locator("#paligemma-chips label").first.wait_for()  # the explorer has the answer's tokens
-    _wait_new_src(page, "#paligemma-heatmap", None)
+    _wait_new_figure(page, "#paligemma-heatmap", None)
     _shot(page, "paligemma")
 
 

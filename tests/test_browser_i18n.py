@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from test_app_browser import EXAMPLES, TIMEOUT, TRUTH, _wait_new_src, local_page  # same browser setup
+from test_app_browser import EXAMPLES, TIMEOUT, TRUTH, _wait_new_figure, _wait_new_src, local_page  # same browser setup
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "docs" / "screenshots"
@@ -90,9 +90,14 @@ def _caption_run(page) -> dict[str, str]:
     page.click("#caption-run")
     page.wait_for_function("v => document.querySelector('#caption-text textarea').value === v",
                            arg=TRUTH[name]["caption"], timeout=TIMEOUT)
-    _wait_new_src(page, "#caption-heatmap", None)
-    page.wait_for_function("() => document.querySelector('#caption-topk-caption').innerText.trim()")
-    return {sel: page.inner_text(f"#caption-{sel}") for sel in ("status", "step", "heatmap-caption", "topk-caption")}
+    _wait_new_figure(page, "#caption-heatmap", None)
+    page.wait_for_function("() => document.querySelector('#caption-topk figcaption')")
+    texts = {sel: page.inner_text(f"#caption-{sel}") for sel in ("status", "step")}
+    for fig in ("heatmap", "topk", "share"):
+        texts[f"{fig}-caption"] = page.inner_text(f"#caption-{fig} figcaption")
+    texts["heatmap-cell"] = page.get_attribute("#caption-heatmap [role=gridcell]", "aria-label")
+    texts["topk-header"] = page.inner_text("#caption-topk thead")
+    return texts
 
 
 @pytest.mark.parametrize("locale,direction", [("ar", "rtl"), ("zh-CN", "ltr")])
@@ -132,7 +137,7 @@ def test_every_tab_in_the_browsers_language(app_url, locale, direction):
         server = _caption_run(page)
         for sel, text in server.items():
             assert re.search(f"[{script}]", text), (sel, text)
-        assert "Where '" not in server["heatmap-caption"] and "Step 1" not in server["topk-caption"]
+        assert "of this map" not in server["heatmap-caption"] and "Step 1" not in server["topk-caption"]
         page.locator("#caption-heatmap").scroll_into_view_if_needed()
         _shot(page, f"explorer-{locale}")
     assert not leaked, leaked

@@ -20,21 +20,30 @@ def _run_example(page, tab: str, key: str, name: str) -> None:
     page.click(f"#{key}-run")
 
 
-def test_click_a_patch_draws_its_readers(browser_page):  # noqa: F811
+def test_pick_a_patch_by_keyboard_draws_its_readers(browser_page):  # noqa: F811
+    """The heatmap is the picker: Tab into its grid, arrow keys move between patches, Enter picks one."""
     page, leaked = browser_page
     name = "scene_00000.png"
     _run_example(page, "Caption", "caption", name)
     _wait_value(page, "#caption-text", TRUTH[name]["caption"])
-    page.locator("#caption-patches button").first.click()  # open the accordion
-    img = page.locator("#caption-picker img").first
-    img.wait_for()
-    box = img.bounding_box()
-    # 7 x 7 patches: the point at (0.5, 0.2) of the picture lies in row 2, column 4
-    img.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.2})
-    page.wait_for_function("() => document.querySelector('#caption-readers img') && "
-                           "document.querySelector('#caption-readers-caption').innerText.includes('row 2, column 4')",
+    page.wait_for_selector("#caption-heatmap [role=gridcell][tabindex='0']")
+    page.focus("#caption-heatmap [role=gridcell][tabindex='0']")
+    page.keyboard.press("Home")  # column 1 of the peak's row
+    for _ in range(6):
+        page.keyboard.press("ArrowUp")  # to row 1 (the grid stops at its edge)
+    page.keyboard.press("ArrowDown")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith("row 2, column 4:")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#caption-readers') && "
+                           "document.querySelector('#caption-readers').innerText.includes('row 2, column 4')",
                            timeout=TIMEOUT)
-    assert "read this patch most" in page.inner_text("#caption-readers-caption")
+    text = page.inner_text("#caption-readers")
+    assert "read this patch most" in text
+    assert page.locator("#caption-readers tbody tr").count() == len(TRUTH[name]["caption"].split())
+    selected = page.get_attribute("#caption-heatmap [aria-selected=true]", "aria-label")
+    assert selected.startswith("row 2, column 4:")  # the picked patch is outlined on the heatmap
     _shot(page, "patch-readers")
     assert not leaked
 
@@ -79,13 +88,13 @@ def test_relevancy_view_in_the_explorer(browser_page):  # noqa: F811
     name = "scene_00001.png"
     _run_example(page, "Caption", "caption", name)
     _wait_value(page, "#caption-text", TRUTH[name]["caption"])
-    _caption_has(page, "#caption-heatmap-caption", "Where '")
-    raw = page.locator("#caption-heatmap img").first.get_attribute("src")
-    page.locator("#caption-map input").click()
-    page.get_by_role("option", name="relevancy (gradient-weighted; computed on demand)").click()
-    _caption_has(page, "#caption-heatmap-caption", "Relevancy (Chefer, Gur & Wolf 2021)")
-    assert page.locator("#caption-heatmap img").first.get_attribute("src") != raw
+    _caption_has(page, "#caption-heatmap figcaption", "of this map on")
+    raw = page.inner_html("#caption-heatmap .gd-grid")
+    page.locator("#caption-map").get_by_text("relevancy (gradient-weighted; computed on demand)").click()
+    _caption_has(page, "#caption-heatmap figcaption", "Relevancy (Chefer, Gur & Wolf 2021)")
+    assert page.inner_html("#caption-heatmap .gd-grid") != raw
     page.locator("#caption-chips label").nth(2).click()  # another token: the maps computed once are reused
-    _caption_has(page, "#caption-heatmap-caption", f"Where '{TRUTH[name]['caption'].split()[2]}' looked (relevancy")
+    word = TRUTH[name]['caption'].split()[2]
+    _caption_has(page, "#caption-heatmap .gd-title", f"'{word}' — relevancy")
     _shot(page, "relevancy", DOCS_SHOTS)
     assert not leaked

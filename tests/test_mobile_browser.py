@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
-from test_app_browser import TIMEOUT, _wait_new_src, local_page  # noqa: E402 - same browser setup
+from test_app_browser import TIMEOUT, _wait_new_figure, local_page  # noqa: E402 - same browser setup
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "assets" / "examples"
@@ -30,7 +30,7 @@ def test_caption_on_a_phone(app_url):
         page.wait_for_function("v => document.querySelector('#caption-text textarea').value === v",
                                arg=truth[name]["caption"], timeout=TIMEOUT)
         page.locator("#caption-chips label").first.wait_for()
-        _wait_new_src(page, "#caption-heatmap", None)
+        _wait_new_figure(page, "#caption-heatmap", None)
         # the layout fits the phone: no sideways scrolling, the button and the output inside the screen
         overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"the page is {overflow}px wider than the phone"

@@ -130,11 +130,13 @@ TABLE: dict[str, tuple[str, str]] = {
         "انتباه مُرمِّز الرؤية نفسه (من CLS إلى الرقع، لكل طبقة)", "视觉编码器自身的注意力(CLS 到图块,逐层)"),
     "The attention mask the model used for this input": ("قناع الانتباه الذي استخدمه النموذج لهذا الإدخال",
                                                          "模型对此输入使用的注意力掩码"),
-    "Click a patch: which tokens read it?": ("انقر رقعة: أي الرموز قرأتها؟", "点击一个图块:哪些词元读了它?"),
-    "The model's view: click a patch": ("ما يراه النموذج: انقر رقعة", "模型看到的图像:点击一个图块"),
-    "Click a square of the picture: the bars show how much each generated token read that patch.": (
-        "انقر مربعًا من الصورة: تُظهر الأعمدة مقدار ما قرأه كل رمز مولَّد من تلك الرقعة.",
-        "点击图片上的一个方格:柱状图显示每个生成的词元读了该图块多少。"),
+    "Pick a patch: which tokens read it?": ("اختر رقعة: أي الرموز قرأتها؟", "选一个图块:哪些词元读了它?"),
+    "Pick a patch on the heatmap (click a square, or Tab to the picture, move with the arrow keys and press Enter): "
+    "the bars show how much each generated token read that patch.": (
+        "اختر رقعة على خريطة الحرارة (انقر مربعًا، أو انتقل إلى الصورة بمفتاح Tab وتحرّك بمفاتيح الأسهم ثم اضغط "
+        "Enter): تُظهر الأعمدة مقدار ما قرأه كل رمز مولَّد من تلك الرقعة.",
+        "在热力图上选一个图块(点击一个方格,或用 Tab 键移到图片上,用方向键移动再按 Enter):柱状图显示每个生成的词元"
+        "读了该图块多少。"),
     "Per layer": ("لكل طبقة", "逐层"),
     "What the heatmap shows": ("ما تعرضه خريطة الحرارة", "热力图显示的内容"),
     "raw attention (default)": ("الانتباه الخام (الافتراضي)", "原始注意力(默认)"),

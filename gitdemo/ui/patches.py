@@ -33,9 +33,9 @@ def readers_html(tokens, values, uniform: float, where: str) -> str:
     best = max(range(len(values)), key=values.__getitem__) if values else 0
     ratio = values[best] / uniform if values and uniform > 0 else 0.0
     caption = say("Each bar is one generated token: the share of its image attention that went to {where} (mean "
-                  "over layers and heads). The dashed line is an even spread over all patches; '{token}' read this "
-                  "patch most ({ratio} x an even spread).", where=where, token=tokens[best] if values else "",
-                  ratio=f"{ratio:.1f}")
+                  "over layers and heads). An even spread over all patches would give each {uniform}; '{token}' read "
+                  "this patch most ({ratio} x an even spread).", where=where, uniform=f"{100 * uniform:.1f}%",
+                  token=tokens[best] if values else "", ratio=f"{ratio:.1f}")
     items = [(f"{i + 1}. {t}", v) for i, (t, v) in enumerate(zip(tokens, values))]
     marked = items[best][0] if items else None
     return viz.html.bars(items, say("Which tokens read {where}", where=where), caption, marked,

@@ -59,7 +59,7 @@ def _span(values: list[int]) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
-def describe_grid(grid: np.ndarray, token: str, what: str = "") -> str:
+def describe_grid(grid: np.ndarray, token: str) -> str:
     """The figure in words, with its numbers: where the most weight lies, how concentrated it is, the peak.
 
     "'square' put 62% of this map on 4 patches, rows 2-3, columns 4-5; the peak is row 2, column 4 (12x an
@@ -77,8 +77,8 @@ def describe_grid(grid: np.ndarray, token: str, what: str = "") -> str:
     rs, cs = [int(i) // cols for i in top], [int(i) % cols for i in top]
     peak_r, peak_c = rs[0], cs[0]
     ratio = float(g.ravel()[order[0]]) / (total / g.size)
-    return say("'{token}'{what} put {share} of this map on {k} of {n} patches (rows {rows}, columns {cols}); the peak "
-               "is row {row}, column {col} ({ratio}x an even spread).", token=token, what=what,
+    return say("'{token}' put {share} of this map on {k} of {n} patches (rows {rows}, columns {cols}); the peak "
+               "is row {row}, column {col} ({ratio}x an even spread).", token=token,
                share=_pct(float(cum[k - 1])), k=k, n=g.size, rows=_span(rs), cols=_span(cs), row=peak_r + 1,
                col=peak_c + 1, ratio=f"{ratio:.1f}")
 

@@ -1,0 +1,40 @@
+"""The explorer's texts drawn by the browser (the HTML heatmap, its cells, tables, the patch readers), in Arabic and
+Simplified Chinese: English template -> (Arabic, Chinese), read by `gitdemo.lang.say`."""
+from __future__ import annotations
+
+EXPLORER_TEXT: dict[str, tuple[str, str]] = {
+    "'{token}' put {share} of this map on {k} of {n} patches (rows {rows}, columns {cols}); the peak is row {row}, "
+    "column {col} ({ratio}x an even spread).": (
+        "وضع '{token}' {share} من هذه الخريطة على {k} من {n} رقعة (الصفوف {rows}، الأعمدة {cols})؛ والذروة في الصف "
+        "{row}، العمود {col} ({ratio} ضعف التوزيع المتساوي).",
+        "'{token}' 把这张图的 {share} 放在 {n} 个图块中的 {k} 个上(第 {rows} 行,第 {cols} 列);峰值在第 {row} 行、"
+        "第 {col} 列(均匀分布的 {ratio} 倍)。"),
+    "'{token}': this map is empty (no weight on any of its {rows} x {cols} patches).": (
+        "'{token}': هذه الخريطة فارغة (لا وزن على أي من رقعها {rows} × {cols}).",
+        "'{token}':这张图是空的({rows} x {cols} 个图块上都没有权重)。"),
+    "row {row}, column {col}: {value}": ("الصف {row}، العمود {col}: {value}", "第 {row} 行,第 {col} 列:{value}"),
+    "{title}: {rows} x {cols} patches; arrow keys move, Enter picks a patch.": (
+        "{title}: {rows} × {cols} رقعة؛ مفاتيح الأسهم للتنقل، وEnter لاختيار رقعة.",
+        "{title}:{rows} x {cols} 个图块;方向键移动,Enter 选中图块。"),
+    "Save PNG": ("حفظ PNG", "保存 PNG"),
+    "chosen": ("المختار", "已选"),
+    "token": ("الرمز", "词元"),
+    "bar": ("عمود", "柱"),
+    "probability": ("الاحتمال", "概率"),
+    "share": ("الحصة", "占比"),
+    "most": ("الأكثر", "最多"),
+    "Each bar is one generated token: the share of its image attention that went to {where} (mean over layers and "
+    "heads). An even spread over all patches would give each {uniform}; '{token}' read this patch most ({ratio} x an "
+    "even spread).": (
+        "كل عمود رمز مولَّد: حصة انتباهه على الصورة التي ذهبت إلى {where} (متوسط الطبقات والرؤوس). التوزيع المتساوي على "
+        "كل الرقع يعطي كل رقعة {uniform}؛ و'{token}' قرأ هذه الرقعة أكثر من غيره ({ratio} ضعف التوزيع المتساوي).",
+        "每个柱是一个生成的词元:它在图像上的注意力中落到{where}的占比(各层各头取平均)。若均匀分布在所有图块上,"
+        "每块为 {uniform};'{token}' 读这个图块最多(均匀分布的 {ratio} 倍)。"),
+    "**Rollout is not available here:** {why} The heatmap shows raw attention instead.": (
+        "**الانتباه المتراكم غير متاح هنا:** {why} تعرض الخريطة الحرارية الانتباه الخام بدلًا منه.",
+        "**这里无法显示注意力展开:**{why} 热力图改为显示原始注意力。"),
+    "the teacher-forced pass failed ({error}).": ("فشل المرور المُوجَّه بالإجابة ({error}).",
+                                                  "教师强制的前向计算失败({error})。"),
+}
+
+__all__ = ["EXPLORER_TEXT"]

@@ -204,3 +204,29 @@ def test_two_students_in_the_app_see_their_own_maps(app_url):
         first = data["tokens"][0]["text"]
         assert f"&#x27;{first}&#x27;" in heatmap and "Step 1: next-token probabilities" in topk
     assert out[0][2][9] != out[1][2][9]
+
+
+def test_png_export_draws_the_first_view_on_request(tmp_path, monkeypatch):
+    """PNG export stays: the first view's figures drawn on the server only when asked, into Gradio's cache."""
+    import gradio as gr
+    from PIL import Image
+
+    from gitdemo.ui import registry
+    from gitdemo.ui.controls import open_images
+    from gitdemo.ui.explorer import Explorer
+
+    from test_app_browser import EXAMPLES
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    loaded = registry.CACHE.get(registry.EMBEDDED, None, precision="fp32")
+    path = str(EXAMPLES / "scene_00004.png")
+    result = pipeline.run(loaded.model, loaded.processor, open_images(path), None)
+    payload = {"model": registry.EMBEDDED, "precision": "fp32", **result.to_json()}
+    with gr.Blocks(analytics_enabled=False):
+        explorer = Explorer("png-test")
+    controls = ("2", "1", True, True, 0.5, "magma", 1, "attention")
+    expl = explorer._build(path, payload, *controls, [], result)[0]
+    files = explorer._export(expl, 1, *controls)["value"]
+    assert [p.rsplit("/", 1)[1] for p in files] == ["heatmap-step2.png", "topk-step2.png", "share-step2.png"]
+    for p in files:
+        assert p.startswith(str(tmp_path)) and Image.open(p).format == "PNG" and Image.open(p).width > 200

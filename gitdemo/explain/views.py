@@ -189,6 +189,24 @@ def render(expl: Exploration, view: View, only=None) -> dict[str, viz.Figure | N
     return figs
 
 
+def render_png(expl: Exploration, view: View) -> dict[str, viz.Figure]:
+    """The first view's figures as pictures (PIL, drawn on the server) for PNG export: the heatmap, top-k, shares
+    and, for a video, the frame strip. The page shows the same numbers drawn by the browser (`render`)."""
+    view = view.normalised(expl)
+    i, f = view.token, view.frame - 1
+    att, token = expl.steps[i], expl.tokens[i]
+    grids, desc, _ = _main_maps(expl, att, _index(view.layer), _index(view.head), view, _describe(view))
+    where = say(" (frame {n})", n=view.frame) if expl.is_video else ""
+    figs = {"heatmap": viz.heatmap(expl.frames[f], grids[f], token, view.opacity, view.cmap, desc + where),
+            "topk": viz.topk_bar(expl.top[i], token, i),
+            "share": viz.share_bar(image_share(att, expl.layout), token)}
+    if expl.is_video:
+        total = float(grids.sum()) or 1.0
+        figs["frames"] = viz.frame_strip(expl.frames, grids, [float(g.sum()) / total for g in grids], token,
+                                         view.opacity, view.cmap)
+    return figs
+
+
 def _multiples(figs, expl, att, view, layer, head, f, token, where) -> None:
     layer_maps = [_maps(expl, att, l, head, view)[f] for l in range(expl.num_layers)]
     figs["layers"] = viz.small_multiples(
@@ -247,4 +265,4 @@ def token_summary(expl: Exploration, view: View) -> str:
                token=expl.tokens[i], top=top)
 
 
-__all__ = ["Exploration", "View", "render", "mask_figure", "token_summary"]
+__all__ = ["Exploration", "View", "render", "render_png", "mask_figure", "token_summary"]

@@ -35,6 +35,16 @@ EXPLORER_TEXT: dict[str, tuple[str, str]] = {
         "**这里无法显示注意力展开:**{why} 热力图改为显示原始注意力。"),
     "the teacher-forced pass failed ({error}).": ("فشل المرور المُوجَّه بالإجابة ({error}).",
                                                   "教师强制的前向计算失败({error})。"),
+    "{n} of {total} patches hidden. Click a square (or press Enter on it) to hide it or show it again.": (
+        "{n} من {total} رقعة مخفية. انقر مربعًا (أو اضغط Enter عليه) لإخفائه أو إظهاره من جديد.",
+        "已隐藏 {total} 个图块中的 {n} 个。点击一个方格(或在其上按 Enter)即可隐藏或重新显示它。"),
+    "Click patches to hide them": ("انقر الرقع لإخفائها", "点击图块将其隐藏"),
+    "row {row}, column {col}: {state}": ("الصف {row}، العمود {col}: {state}", "第 {row} 行,第 {col} 列:{state}"),
+    "hidden": ("مخفية", "已隐藏"),
+    "shown": ("ظاهرة", "显示"),
+    "{title}: {rows} x {cols} patches; arrow keys move, Enter hides or shows a patch.": (
+        "{title}: {rows} × {cols} رقعة؛ مفاتيح الأسهم للتنقل، وEnter لإخفاء رقعة أو إظهارها.",
+        "{title}:{rows} x {cols} 个图块;方向键移动,Enter 隐藏或显示图块。"),
 }
 
 __all__ = ["EXPLORER_TEXT"]

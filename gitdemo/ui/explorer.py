@@ -14,13 +14,14 @@ computed the first time its view is asked for, for every token at once, and kept
 from __future__ import annotations
 
 import os
+import tempfile
 
 import gradio as gr
 import numpy as np
 
 from .. import explain, viz
 from ..explain.maps import DEFAULT_VIEW, VIEWS
-from ..explain.views import Exploration, View, mask_figure, render, token_summary
+from ..explain.views import Exploration, View, mask_figure, render, render_png, token_summary
 from ..lang import say
 from . import registry
 from .controls import EXPLORE, guard, progress_callback
@@ -61,6 +62,14 @@ class Slot:
         if fig is None:
             return [None, ""]
         return [gr.update(value=fig.image, alt_text=fig.caption), fig.caption]
+
+
+def _cache_folder() -> str:
+    from gradio.utils import get_upload_folder
+
+    folder = get_upload_folder()
+    os.makedirs(folder, exist_ok=True)
+    return folder
 
 
 def _status(expl: Exploration) -> str:
@@ -108,6 +117,9 @@ class Explorer:
                 with gr.Column(scale=2):
                     self.slots["topk"] = Slot("Next-token probabilities", f"{key}-topk", html=True)
                     self.slots["share"] = Slot("Image vs text", f"{key}-share", html=True)
+                    self.png = gr.Button(tr("These figures as PNG files"), size="sm", elem_id=f"{key}-png")
+                    self.png_files = gr.File(label=tr("Figures (PNG)"), file_count="multiple", visible=False,
+                                             interactive=False, elem_id=f"{key}-png-files")
             with gr.Row():
                 self.layer = gr.Radio([(marker("mean of all layers"), "mean")], value="mean", label=tr("Layer"),
                                       elem_id=f"{key}-layer", elem_classes=["token-chips"])
@@ -289,6 +301,20 @@ class Explorer:
             return self._figure_values(None)
         return self._figure_values(self._render(expl, self.view(index, *controls), self._only(opened)))
 
+    def _export(self, expl, index, *controls):
+        """The first view's figures drawn on the server as PNG files (only when asked), in Gradio's cache folder
+        so that they are served as they are and deleted with the other files the app made."""
+        if expl is None:
+            raise gr.Error("Generate something first: there is nothing to explore yet.")
+        view = self.view(index, *controls).normalised(expl)
+        folder = tempfile.mkdtemp(prefix="gitdemo-png-", dir=_cache_folder())
+        paths = []
+        for name, fig in render_png(expl, view).items():
+            path = os.path.join(folder, f"{name}-step{view.token + 1}.png")
+            fig.save(path)
+            paths.append(path)
+        return gr.update(value=paths, visible=True)
+
     def _heat_outputs(self) -> list:
         return self.slots["heatmap"].components
 
@@ -331,6 +357,8 @@ class Explorer:
                           self.figure_outputs, api_name=f"{k}_view_{i}",
                           show_progress="minimal" if control is self.map else "hidden",
                           trigger_mode="always_last", **common)
+        self.png.click(guard(self._export), [self.state, self.chips, *self.controls], self.png_files,
+                       api_visibility="private", concurrency_id=EXPLORE, show_progress="minimal")
         heat = self.slots["heatmap"].components[0]
         heat.select(guard(self._pick), [self.state, self.chips, *self.controls],
                     [*self._heat_outputs(), *self.patches.outputs], api_visibility="private",

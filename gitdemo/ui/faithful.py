@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import gradio as gr
 import numpy as np
-from PIL import Image, ImageDraw
 
 from ..errors import InputError
 from ..explain import faithfulness as fa
 from ..pipeline import inputs as pipeline_inputs
-from ..viz.curves import deletion_curve
+from .. import viz
 from . import registry
 from .controls import EXPLORE, guard, open_images, open_video
 from .i18n import choices, tr
@@ -46,23 +45,17 @@ def _empty(expl) -> np.ndarray:
     return np.zeros((lay.num_frames, lay.rows, lay.cols), dtype=bool)
 
 
-def picture(expl, hidden: np.ndarray | None) -> Image.Image:
-    """The model's view of frame 1 with the patch grid drawn and the hidden patches filled."""
-    img = expl.frames[0].convert("RGB")
+def picture(expl, hidden: np.ndarray | None) -> str:
+    """The model's view of frame 1 with its patch grid, the hidden patches painted in the image's mean colour: an
+    HTML grid the browser draws, each cell a focusable toggle (click, or arrow keys and Enter)."""
     lay = expl.layout
-    w, h = img.size
-    mean = tuple(int(v) for v in np.asarray(img, dtype=np.float64).reshape(-1, 3).mean(0))
-    draw = ImageDraw.Draw(img)
-    cw, ch = w / lay.cols, h / lay.rows
+    mean = np.asarray(expl.frames[0].convert("RGB"), dtype=np.float64).reshape(-1, 3).mean(0)
+    fill = "#" + "".join(f"{int(round(v)):02x}" for v in mean)
     hid = hidden[0] if hidden is not None else np.zeros((lay.rows, lay.cols), dtype=bool)
-    for r in range(lay.rows):
-        for c in range(lay.cols):
-            box = (round(c * cw), round(r * ch), round((c + 1) * cw) - 1, round((r + 1) * ch) - 1)
-            if hid[r, c]:
-                draw.rectangle(box, fill=mean, outline=(213, 94, 0), width=2)
-            else:
-                draw.rectangle(box, outline=(255, 255, 255))
-    return img
+    n = int(hid.sum())
+    caption = say("{n} of {total} patches hidden. Click a square (or press Enter on it) to hide it or show it again.",
+                  n=n, total=hid.size)
+    return viz.html.toggle_grid(expl.picture_uris()[0], hid, fill, say("Click patches to hide them"), caption)
 
 
 class TestThisMap:
@@ -75,15 +68,13 @@ class TestThisMap:
             gr.Markdown(tr(LESSON))
             self.curve_run = gr.Button(tr("Draw the deletion curve for the selected token"),
                                        elem_id=f"{key}-faith-curve-run")
-            self.curve = gr.Image(show_label=False, type="pil", format="png", interactive=False,
-                                  elem_id=f"{key}-faith-curve")
-            self.curve_caption = gr.Markdown(elem_classes=["figure-caption"])
+            self.curve = gr.HTML("", elem_id=f"{key}-faith-curve", elem_classes=["figure-html"])
             with gr.Row():
-                self.picture = gr.Image(label=tr("Click patches to hide them"), type="pil", format="png",
-                                        interactive=False, elem_id=f"{key}-faith-picture", height=300)
+                self.picture = gr.HTML("", elem_id=f"{key}-faith-picture", elem_classes=["figure-html"],
+                                       js_on_load=viz.html.HEAT_JS)
                 with gr.Column():
-                    self.view = gr.Dropdown(choices((fa.VIEW_TITLES[v], v) for v in fa.VIEWS),
-                                            value=fa.DEFAULT_VIEW, label=tr("Map"), elem_id=f"{key}-faith-view")
+                    self.view = gr.Radio(choices((fa.VIEW_TITLES[v], v) for v in fa.VIEWS),
+                                         value=fa.DEFAULT_VIEW, label=tr("Map"), elem_id=f"{key}-faith-view")
                     self.k = gr.Slider(1, 24, value=5, step=1, precision=0, label=tr("Patches to hide (top k)"))
                     self.top = gr.Button(tr("Hide the top k of this map"), elem_id=f"{key}-faith-top")
                     self.clear = gr.Button(tr("Show every patch again"))
@@ -94,8 +85,8 @@ class TestThisMap:
     # -- handlers
     def _reset(self, expl):
         if expl is None:
-            return None, None, None, "", ""
-        return _empty(expl), picture(expl, None), None, "", ""
+            return None, "", "", ""
+        return _empty(expl), picture(expl, None), "", ""
 
     def _curve(self, media, payload, expl, index):
         if expl is None:
@@ -104,17 +95,18 @@ class TestThisMap:
         step = int(min(max(int(index or 0), 0), len(expl.token_ids) - 1))
         d = fa.curve(loaded.model, inputs, expl.token_ids, step)
         drops = {say(fa.VIEW_TITLES[v]): [row[0] for row in d.drop[v]] for v in fa.VIEWS}
-        fig = deletion_curve(d.fractions, drops, [row[0] for row in d.random], expl.tokens[step], d.base[0])
-        return fig.image, fig.caption
+        return curve_html(d.fractions, drops, [row[0] for row in d.random], expl.tokens[step], d.base[0])
 
-    def _click(self, expl, hidden, evt: gr.SelectData):
+    def _click(self, expl, hidden, evt: gr.EventData):
         if expl is None:
             raise InputError("Generate something first.")
         hidden = _empty(expl) if hidden is None else hidden.copy()
-        x, y = evt.index[0], evt.index[1]
-        w, h = expl.frames[0].size
+        data = getattr(evt, "_data", None) or {}
         lay = expl.layout
-        r, c = min(int(y * lay.rows / h), lay.rows - 1), min(int(x * lay.cols / w), lay.cols - 1)
+        try:
+            r, c = min(max(int(data["row"]), 0), lay.rows - 1), min(max(int(data["col"]), 0), lay.cols - 1)
+        except (KeyError, TypeError, ValueError):
+            raise InputError("Pick a patch of the picture.") from None
         hidden[0, r, c] = not hidden[0, r, c]
         return hidden, picture(expl, hidden)
 
@@ -128,7 +120,7 @@ class TestThisMap:
         return hidden, picture(expl, hidden)
 
     def _clear(self, expl):
-        return (None, None) if expl is None else (_empty(expl), picture(expl, None))
+        return (None, "") if expl is None else (_empty(expl), picture(expl, None))
 
     def _run(self, media, payload, expl, index, hidden):
         if expl is None:
@@ -151,10 +143,10 @@ class TestThisMap:
         common = dict(concurrency_id=EXPLORE, api_visibility="undocumented")
         k = self.key
         explorer.state.change(self._reset, [explorer.state],
-                              [self.hidden, self.picture, self.curve, self.curve_caption, self.result],
+                              [self.hidden, self.picture, self.curve, self.result],
                               api_name=f"{k}_faith_reset", **common)
         self.curve_run.click(guard(self._curve), [media, payload, explorer.state, explorer.chips],
-                             [self.curve, self.curve_caption], api_name=f"{k}_faith_curve", **common)
+                             [self.curve], api_name=f"{k}_faith_curve", **common)
         self.picture.select(guard(self._click), [explorer.state, self.hidden], [self.hidden, self.picture],
                             api_name=f"{k}_faith_click", **common)
         self.top.click(guard(self._top), [media, payload, explorer.state, explorer.chips, self.view, self.k],
@@ -163,6 +155,21 @@ class TestThisMap:
                          api_name=f"{k}_faith_clear", **common)
         self.run.click(guard(self._run), [media, payload, explorer.state, explorer.chips, self.hidden],
                        [self.result], api_name=f"{k}_faith_run", **common)
+
+
+def curve_html(fractions, drops: dict, random, token: str, p_base: float) -> str:
+    """The deletion curve drawn by the browser (SVG, and its numbers as a table): the same figure and caption as
+    `viz.curves.deletion_curve`, which stays for PNG export."""
+    colours = ["#D55E00", "#0072B2", "#009E73", "#E69F00"]
+    series = [(name, list(d), colour, False) for (name, d), colour in zip(drops.items(), colours)]
+    series.append((say("random patches"), list(random), "#6b6b6b", True))
+    caption = say("Hide the patches each map ranks highest (painted in the image's mean colour) and watch the "
+                  "probability of '{token}' fall (p = {p} on the whole image). A map that shows what the model used "
+                  "falls fast; the dashed line hides as many random patches (mean of several draws).", token=token,
+                  p=f"{p_base:.2f}")
+    return viz.html.lines([round(100 * f, 1) for f in fractions], series,
+                          say("Deletion test for '{token}' (p = {p})", token=token, p=f"{p_base:.2f}"), caption,
+                          say("patches hidden (%)"), say("probability drop"))
 
 
 # ----------------------------------------------------------------------------- the API endpoint

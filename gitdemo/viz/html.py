@@ -171,6 +171,71 @@ def frames(uris: Sequence[str], maps: np.ndarray, split: Sequence[float], token:
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
+def toggle_grid(uri: str, hidden: np.ndarray, fill: str, title: str, caption: str) -> str:
+    """The picture with its patch grid, hidden patches painted in `fill`: each cell a focusable grid cell whose
+    name says whether it is hidden; a click or Enter toggles it (`HEAT_JS`)."""
+    hidden = np.asarray(hidden, dtype=bool)
+    rows, cols = hidden.shape
+    cells = []
+    for r in range(rows):
+        cells.append('<div role="row" class="gd-row">')
+        for c in range(cols):
+            h = bool(hidden[r, c])
+            label = esc(say("row {row}, column {col}: {state}", row=r + 1, col=c + 1,
+                            state=say("hidden") if h else say("shown")))
+            style = f' style="background:{fill}"' if h else ""
+            cells.append(f'<div role="gridcell" class="gd-cell gd-toggle{" gd-hidden" if h else ""}" data-r="{r}" '
+                         f'data-c="{c}" tabindex="{0 if (r, c) == (0, 0) else -1}" aria-selected="{str(h).lower()}" '
+                         f'aria-label="{label}"{style}></div>')
+        cells.append("</div>")
+    keys = say("{title}: {rows} x {cols} patches; arrow keys move, Enter hides or shows a patch.", title=title,
+               rows=rows, cols=cols)
+    return (f'<figure class="gd-fig gd-heat"><div class="gd-title">{esc(title)}</div>'
+            f'<div class="gd-stage" dir="ltr"><img class="gd-pic" src="{uri}" alt="">'
+            f'<div class="gd-grid" role="grid" aria-label="{esc(keys)}" data-rows="{rows}" data-cols="{cols}" '
+            f'style="grid-template-columns:repeat({cols},1fr);grid-template-rows:repeat({rows},1fr)">'
+            + "".join(cells) + '</div></div><div class="gd-readout" aria-hidden="true"></div>'
+            f"<figcaption>{esc(caption)}</figcaption></figure>")
+
+
+def lines(x: Sequence[float], series: Sequence[tuple[str, Sequence[float], str, bool]], title: str, caption: str,
+          x_label: str, y_label: str) -> str:
+    """A line chart as SVG (name, values, colour, dashed per series) over a shared x, with the numbers in a table
+    under it (a screen reader reads the table; the chart is hidden from it)."""
+    w, h, left, right, top, bottom = 420, 220, 44, 12, 10, 36
+    ys = [v for _, vals, _, _ in series for v in vals]
+    lo, hi = min([0.0, *ys]), max([1.0, *ys])
+    x0, x1 = min(x), max(x) if max(x) > min(x) else min(x) + 1
+
+    def px(v):
+        return left + (v - x0) / (x1 - x0) * (w - left - right)
+
+    def py(v):
+        return top + (hi - v) / (hi - lo) * (h - top - bottom)
+
+    parts = [f'<line x1="{left}" y1="{py(0):.1f}" x2="{w - right}" y2="{py(0):.1f}" stroke="#52525b"/>']
+    for t in np.linspace(lo, hi, 5):
+        parts.append(f'<text x="{left - 4}" y="{py(t) + 4:.1f}" text-anchor="end" font-size="10">{t:.2f}</text>')
+    for v in x:
+        parts.append(f'<text x="{px(v):.1f}" y="{h - bottom + 14}" text-anchor="middle" font-size="10">{v:g}</text>')
+    for name, vals, colour, dashed in series:
+        pts = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(x, vals))
+        dash = ' stroke-dasharray="5 4"' if dashed else ""
+        parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
+    parts.append(f'<text x="{(left + w - right) / 2}" y="{h - 4}" text-anchor="middle" font-size="11">'
+                 f"{esc(x_label)}</text>")
+    keys = "".join(f'<li><span class="gd-swatch" style="background:{c}"></span>{esc(n)}</li>' for n, _, c, _ in series)
+    head = "".join(f'<th scope="col">{esc(v)}</th>' for v in x)
+    body = "".join(f'<tr><th scope="row">{esc(n)}</th>' + "".join(f"<td>{b:.3f}</td>" for b in vals) + "</tr>"
+                   for n, vals, _, _ in series)
+    return (f'<figure class="gd-fig gd-lines"><div class="gd-title">{esc(title)}</div>'
+            f'<svg viewBox="0 0 {w} {h}" width="100%" style="max-width:{w}px" aria-hidden="true" '
+            f'fill="currentColor">{"".join(parts)}</svg><ul class="gd-keys">{keys}</ul>'
+            f"<figcaption>{esc(caption)}</figcaption>"
+            f'<table class="gd-numbers"><caption>{esc(y_label)}</caption><thead><tr><th scope="col">{esc(x_label)}</th>'
+            f"{head}</tr></thead><tbody>{body}</tbody></table></figure>")
+
+
 def bars(items: Sequence[tuple[str, float]], title: str, caption: str, marked: str | None = None,
          value_name: str | None = None, mark_name: str | None = None, colour: str = OKABE_ITO["blue"],
          mark_colour: str = OKABE_ITO["vermillion"]) -> str:
@@ -201,7 +266,7 @@ def stacked(parts: Sequence[tuple[str, float, str]], title: str, caption: str) -
 
 
 __all__ = ["esc", "picture_uri", "colours", "describe_grid", "heat_grid", "topk", "share", "frames", "bars", "stacked",
-           "HEAT_JS", "CSS"]
+           "toggle_grid", "lines", "HEAT_JS", "CSS"]
 
 # The heatmap's keyboard and export (runs once per component; the grid inside is re-rendered on every update,
 # so the listeners sit on the component and find the cell from the event).
@@ -277,4 +342,9 @@ CSS = """
 .gd-swatch { display: inline-block; width: 12px; height: 12px; margin-inline-end: 6px; border-radius: 2px;
              vertical-align: middle; }
 .gd-strip { display: flex; flex-wrap: wrap; gap: 10px; }
+.gd-toggle { box-shadow: inset 0 0 0 1px rgba(255, 255, 255, 0.8); }
+.gd-toggle.gd-hidden { box-shadow: inset 0 0 0 2px #D55E00; }
+.gd-numbers { border-collapse: collapse; margin-top: 6px; font-variant-numeric: tabular-nums; }
+.gd-numbers caption { text-align: start; font-weight: 600; }
+.gd-numbers th, .gd-numbers td { padding: 1px 6px; text-align: end; font-weight: normal; }
 """

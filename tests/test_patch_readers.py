@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gitdemo import explain, viz
+from gitdemo import explain
 from gitdemo.errors import InputError
 from gitdemo.explain.views import Exploration
 

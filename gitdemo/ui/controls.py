@@ -10,12 +10,12 @@ from typing import Callable
 
 import gradio as gr
 
-from ..errors import GitDemoError, InputError
 from .. import serving
-from . import gpu, registry
-from .i18n import choices, tr
+from ..errors import GitDemoError, InputError
 from ..lang import say
 from ..pipeline.decoding import DECODING, MAX_NEW_TOKENS, Decoding, generate
+from . import gpu, registry
+from .i18n import choices, tr
 
 log = logging.getLogger("gitdemo.ui")
 GENERATE = "generate"  # one concurrency group for every generation, whatever the tab (see registry.COMPUTE)
@@ -171,7 +171,7 @@ def load_git(model: str | None, task: str, progress, precision: str | None = Non
 
 def stream_generation(loaded: registry.Loaded, images, question, decoding: Decoding, extra: dict | None = None):
     """(text, payload) per update; the payload (API JSON) only with the last one."""
-    from .notices import finish, world_notice
+    from .notices import world_notice
 
     task = "video" if extra and "video" in extra else "vqa" if question else "caption"
     notice = world_notice(loaded.name, images, task)

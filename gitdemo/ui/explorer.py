@@ -20,17 +20,17 @@ import gradio as gr
 import numpy as np
 
 from .. import explain, viz
-from . import gpu, registry
 from ..errors import GitDemoError
 from ..explain.maps import DEFAULT_VIEW, VIEWS
 from ..explain.relevancy import relevancy
 from ..explain.trace import trace
 from ..explain.views import Exploration, View, mask_figure, render, token_summary
+from ..lang import say
 from ..pipeline import inputs as pipeline_inputs
+from . import gpu, registry
 from .controls import EXPLORE, guard, open_images, open_video, progress_callback
 from .faithful import TestThisMap
 from .i18n import local, marker, tr
-from ..lang import say
 from .patches import PatchPanel
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ import gradio as gr
 from .. import viz
 from ..explain.reverse import patch_at, patch_readers
 from ..explain.views import Exploration
+from ..lang import say
 from .controls import EXPLORE, guard
 from .i18n import local, tr
-from ..lang import say
 
 SIDE = 336  # the picker is drawn at this size, so click pixels map to patches without knowing the upload
 

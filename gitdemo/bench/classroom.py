@@ -193,14 +193,19 @@ def ratios(rows: list[tuple[str, str, dict]]) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
-def _precision_env(model: str, precision: str) -> dict:
-    """GITDEMO_PRECISION for this row: what "auto" gives the model in the app, unless a precision is forced."""
+def _precision_env(model: str, precision: str, device: str | None = None) -> dict:
+    """GITDEMO_PRECISION for this row: what "auto" gives the model in the app (on `device`, else this machine's
+    default device), unless a precision is forced."""
     if precision != "auto":
         return {"GITDEMO_PRECISION": precision}
     if model == "git-base":  # stands in for a Hub checkpoint, which "auto" runs at the machine's default
-        from ..models.precision import default_precision
+        import torch
 
-        return {"GITDEMO_PRECISION": default_precision()}
+        from ..models.precision import Hardware, default_precision
+
+        # the app's rule (gitdemo.ui.registry.device): GITDEMO_DEVICE, else the GPU when there is one
+        device = device or os.environ.get("GITDEMO_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+        return {"GITDEMO_PRECISION": default_precision(Hardware.detect(device))}
     return {}
 
 
@@ -224,7 +229,7 @@ def run(n: int, models: list[str], engines: list[str], as_json: bool = False, pr
         for model in models:
             family = "paligemma" if model == "paligemma" else "git"
             env = {"GITDEMO_EMBEDDED_MODEL": str(base)} if model == "git-base" else {}
-            env.update(_precision_env(model, precision))
+            env.update(_precision_env(model, precision, device))
             env.update({"GITDEMO_DEVICE": device} if device else {})
             label = f"{model} ({env.get('GITDEMO_PRECISION', 'auto')})"
             for engine in engines:

@@ -167,7 +167,8 @@ def table(rows: list[tuple[str, str, dict]]) -> list[str]:
              "p95 / lone | server CPU-s per student, lone | per student, burst | students' CPU (s) |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for model, engine, r in rows:
-        lines.append(f"| {model} | {engine} | {r.get('flow', 'api')} | {r['lone_s']:.2f} | {r['p50_s']:.2f} | "
+        flow = r.get("label", r.get("flow", "api"))
+        lines.append(f"| {model} | {engine} | {flow} | {r['lone_s']:.2f} | {r['p50_s']:.2f} | "
                      f"{r['p95_s']:.2f} | {r['all_done_s']:.2f} | {r['throughput_rps']:.2f} | {r['speedup']:.2f}x | "
                      f"{r['p95_over_lone']:.1f}x | {r.get('lone_cpu_per_student_s', float('nan')):.2f} | "
                      f"{r.get('cpu_per_student_s', float('nan')):.2f} | {r['client_cpu_s']:.1f} |")

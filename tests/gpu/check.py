@@ -32,6 +32,7 @@ TESTS = [("parity", "test_cuda_parity.py", 0.25), ("precision", "test_cuda_preci
 STUDENTS = int(os.environ.get("GITDEMO_GPU_CHECK_STUDENTS", "3" if REDUCED else "30"))
 BENCH_MODELS = os.environ.get("GITDEMO_GPU_CHECK_MODELS", "embedded,paligemma" if REDUCED else
                               "embedded,git-base,paligemma")
+EXPLORE_FROM = os.environ.get("GITDEMO_GPU_CHECK_EXPLORE_FROM", "")  # e.g. trace,record: the bench's --explore-from
 
 
 def _env() -> dict:
@@ -97,6 +98,7 @@ def run_bench(timeout: float) -> list[dict]:
     """The classroom bench, both flows, on the device: a row per model and flow."""
     cmd = [sys.executable, "-m", "gitdemo", "bench", "--classroom", str(STUDENTS), "--models", BENCH_MODELS,
            "--engine", "on", "--flow", "api,browser", "--device", DEVICE, "--json"]
+    cmd += ["--explore-from", EXPLORE_FROM] if EXPLORE_FROM else []
     t0 = time.perf_counter()
     if timeout < 60:
         return [{"part": "classroom", "check": "bench", "result": "not run", "seconds": 0.0,

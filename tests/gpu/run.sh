@@ -8,6 +8,7 @@
 # once installed. Without CUDA it says so and exits 0.
 #   GITDEMO_GPU_CHECK_DEVICE=cpu  rehearse the whole check on the CPU, reduced (proves the check itself works)
 #   GITDEMO_GPU_CHECK_INSTALL=0   do not pip install (an offline machine with everything installed)
+#   GITDEMO_GPU_CHECK_EXPLORE_FROM=trace,record   the bench compares the explorer from a new pass and from the record
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python3}

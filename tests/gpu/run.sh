@@ -27,15 +27,19 @@ fi
 
 if [ "${GITDEMO_GPU_CHECK_INSTALL:-1}" != 0 ]; then
   echo "-- pip install -r tests/requirements.txt"
-  if ! $PY -m pip install -q -r tests/requirements.txt; then
+  if ! $PY -m pip install -q --retries 2 --timeout 20 -r tests/requirements.txt; then
     echo "pip install failed (offline?): going on with what is installed" >&2
   fi
 fi
 
 if [ "$GITDEMO_GPU_CHECK_DEVICE" = cuda ] && ! torch_sees_cuda; then
-  # a CPU-only torch 2.13.0 (e.g. 2.13.0+cpu) satisfies ==2.13.0, so pip kept it: take PyPI's CUDA build instead
+  # a CPU-only torch 2.13.0 (e.g. 2.13.0+cpu) satisfies ==2.13.0, so pip kept it: take PyPI's CUDA build instead.
+  # --isolated: no extra index from the environment (a CPU index's +cpu build would win again); the wheel is
+  # downloaded before the old one is removed, then a plain install adds its CUDA libraries (nvidia-*).
   echo "-- torch cannot use the GPU here: installing torch==2.13.0 from PyPI (its CUDA build)"
-  $PY -m pip uninstall -y -q torch && $PY -m pip install -q "torch==2.13.0" --index-url https://pypi.org/simple
+  PYPI=(--isolated -q --retries 2 --timeout 60 --index-url https://pypi.org/simple)
+  $PY -m pip install "${PYPI[@]}" --force-reinstall --no-deps "torch==2.13.0" \
+    && $PY -m pip install "${PYPI[@]}" "torch==2.13.0"
   if ! torch_sees_cuda; then
     $PY -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda)" >&2
     echo "GPU check not run: a GPU is listed but torch cannot use it (driver too old for this torch's CUDA?)." >&2

@@ -20,4 +20,6 @@ if command -v apt-get >/dev/null 2>&1 && ! fc-list 2>/dev/null | grep -qi "wqy\|
   $SUDO apt-get install -y -qq fonts-wqy-microhei >/dev/null || echo "no CJK font: Chinese screenshots show boxes" >&2
 fi
 export GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1 TOKENIZERS_PARALLELISM=false
+# the linter first (ruff.toml: pyflakes, bugbear, import order); any finding fails the run (set -e)
+$PY -m ruff check .
 exec $PY -m pytest tests -q -ra "$@"

@@ -117,9 +117,9 @@ def test_api_gives_what_the_model_gives(client, tmp_path):
     """On fresh inputs (not the chosen examples), the API returns exactly the model's own output, run here."""
     import gitdemo
     from gitdemo import shapes
+    from gitdemo.io.video import read_frames
     from gitdemo.pipeline import run
     from gitdemo.processing import open_image
-    from gitdemo.io.video import read_frames
 
     processor = gitdemo.load_processor(None)
     models = {}  # the app runs at its default precision (int8 on a CPU) and says which in the JSON
@@ -200,7 +200,7 @@ def test_bad_video(client, bad_inputs, name, expected):
 def test_file_over_the_size_limit_is_refused(client, tmp_path):
     big = tmp_path / "big.png"
     big.write_bytes(b"\x89PNG" + b"\0" * (21 * 2**20))
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="exceeds the maximum file size"):  # the client refuses before upload
         client.predict(handle_file(str(big)), api_name="/caption")
 
 
@@ -241,9 +241,9 @@ def test_still_serving_after_bad_input(app_server, client):
 # ----------------------------------------------------------------------------- many users at once
 def test_ten_concurrent_clients_get_their_own_results(app_url, client):
     """Ten clients caption ten different images at once; each gets exactly what it gets alone."""
-    from gitdemo import shapes
-
     import tempfile
+
+    from gitdemo import shapes
 
     folder = Path(tempfile.mkdtemp())
     paths = [EXAMPLES / n for n in SCENES]
@@ -295,10 +295,9 @@ def test_paligemma_defaults_to_the_embedded_model_offline(client):
 @pytest.mark.parametrize("example", PALI_EXAMPLES, ids=[f"{e['file']}:{e['prompt']}" for e in PALI_EXAMPLES])
 def test_paligemma_examples(client, example):
     """The tab's examples: the exact answer; for detect, each box on the object it names (IoU >= 0.5)."""
-    from gitdemo.shapes.tasks import iou
-    from gitdemo.shapes.tasks import detect_label_matches
-
     from types import SimpleNamespace
+
+    from gitdemo.shapes.tasks import detect_label_matches, iou
 
     text, annotated, note, data = client.predict(handle_file(str(EXAMPLES / example["file"])), example["prompt"],
                                                  api_name="/paligemma")

@@ -1,8 +1,7 @@
 """Click a patch in a real browser (chromium): the explorer's patch panel draws which tokens read it."""
 from __future__ import annotations
 
-
-from test_app_browser import ROOT, EXAMPLES, TIMEOUT, TRUTH, _shot, _wait_value, browser_page  # noqa: F401
+from test_app_browser import EXAMPLES, ROOT, TIMEOUT, TRUTH, _shot, _wait_value, browser_page  # noqa: F401
 
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
 

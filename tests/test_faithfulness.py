@@ -13,7 +13,6 @@ from gitdemo.explain import faithfulness as fa
 from gitdemo.explain.maps import ImageLayout
 from gitdemo.explain.relevancy import relevancy, relevancy_matrix
 from gitdemo.pipeline import inputs as pipeline_inputs
-
 from test_paligemma_app import loaded, picture, tiny  # noqa: F401 - PaliGemma fixtures
 from test_viz import build_tiny_git
 

@@ -40,7 +40,7 @@ def coverage(shape: str, x: float, y: float, s: int) -> tuple[np.ndarray, int, i
 
 def paint(rng, background, objects) -> np.ndarray:
     img = np.broadcast_to(np.asarray(background, float), (SIZE, SIZE, 3)).copy()
-    for shape, colour, rgb, x, y, s in objects:
+    for shape, _colour, rgb, x, y, s in objects:
         cov, ix, iy = coverage(shape, x, y, s)
         h, w = cov.shape
         y0, x0 = max(iy, 0), max(ix, 0)
@@ -144,7 +144,7 @@ def test_renderer_follows_the_spec():
         img, caption, qa, objs = scene(rng)
         assert img.shape == (SIZE, SIZE, 3) and img.dtype == np.uint8
         assert caption.startswith("a ") and len(objs) in (1, 2)
-        for shape, colour, rgb, x, y, s in objs:
+        for shape, _colour, _rgb, x, y, s in objs:
             assert 44 <= s <= 88 and 0 <= x <= SIZE - s and 0 <= y <= SIZE - s
             cov, _, _ = coverage(shape, x, y, s)
             area = {"square": s * s, "circle": np.pi * s * s / 4, "triangle": s * s / 2}[shape]
@@ -155,8 +155,8 @@ def test_renderer_follows_the_spec():
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
-    from gitdemo.pipeline import run
     from gitdemo.io.video import read_frames
+    from gitdemo.pipeline import run
 
     tmp = tmp_path_factory.mktemp("other")
     model, processor = gitdemo.load_model(EMBEDDED_GIT, progress=False), gitdemo.load_processor(EMBEDDED_GIT)
@@ -192,8 +192,8 @@ def test_other_renderer_meets_the_bars(scored, task):
 @pytest.fixture(scope="module")
 def scored_paligemma(tmp_path_factory):
     from gitdemo.evaluate.paligemma import _generate
-    from gitdemo.shapes.tasks import match_detections
     from gitdemo.pipeline.answers import parse_locations
+    from gitdemo.shapes.tasks import match_detections
 
     tmp = tmp_path_factory.mktemp("other-pg")
     model = gitdemo.load_model(EMBEDDED_PALIGEMMA, dtype="float32", progress=False)
@@ -210,7 +210,7 @@ def scored_paligemma(tmp_path_factory):
                          + [f"detect {lab}" for lab in labels])
         caption.append(outs[0] == cap)
         answer += [got == a for (_, a), got in zip(qa, outs[1:1 + len(qa)])]
-        for (shape, colour, _, x, y, s), lab, got in zip(objs, labels, outs[1 + len(qa):]):
+        for (_shape, _colour, _, x, y, s), lab, got in zip(objs, labels, outs[1 + len(qa):]):
             dets, _ = parse_locations(got, SIZE, SIZE)
             f, e = match_detections([(d.box, d.label) for d in dets], [(x, y, x + s, y + s)], lab)
             found, n_true, extra = found + f, n_true + 1, extra + e

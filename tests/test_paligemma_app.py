@@ -15,12 +15,12 @@ from PIL import Image
 
 import gitdemo
 from gitdemo.bench.common import free_port
+from gitdemo.errors import InputError
 from gitdemo.explain.mask import mask_views, sequence
 from gitdemo.explain.trace import trace as exploration
 from gitdemo.pipeline.answers import annotations, describe_detections
 from gitdemo.pipeline.prompts import build_prompt, clean_prompt
 from gitdemo.pipeline.run import run, run_stream
-from gitdemo.errors import InputError
 from gitdemo.pipeline.segmask import MaskDecoder
 from gitdemo.processing.paligemma import LOC_TOKENS, SEG_TOKENS
 

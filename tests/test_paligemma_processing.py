@@ -11,10 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from gitdemo.io import hub as weights
 from gitdemo.errors import CheckpointError, HubError, InputError
-from gitdemo.pipeline.segmask import MaskDecoder
+from gitdemo.io import hub as weights
 from gitdemo.pipeline.answers import masks_in_image, parse, parse_locations
+from gitdemo.pipeline.segmask import MaskDecoder
 from gitdemo.processing.paligemma import LOC_TOKENS, SEG_TOKENS, load_paligemma_processor
 
 SIZE, N_IMG = 28, 4

@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from gitdemo import shapes
+from gitdemo.io.assets import ASSETS
 from gitdemo.shapes import tasks
 from gitdemo.shapes.tasks import iou, match_detections
 from gitdemo.train import cli, tokenizers
 from gitdemo.train import paligemma as TP
-from gitdemo.io.assets import ASSETS
 
 EMBEDDED = ASSETS / "models" / "paligemma-shapes"
 TINY = ["--arch", "paligemma", "--image-size", "64", "--patch-size", "16", "--vision-dim", "32",

@@ -20,10 +20,9 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
-from gitdemo.models.git.config import GitConfig, GitVisionConfig  # noqa: E402
 from gitdemo.errors import CheckpointError, InputError  # noqa: E402
-from gitdemo.processing import (GitProcessor, GitTokenizer, ImageProcessor, load_processor,  # noqa: E402
-                                open_image)
+from gitdemo.models.git.config import GitConfig, GitVisionConfig  # noqa: E402
+from gitdemo.processing import GitProcessor, GitTokenizer, ImageProcessor, load_processor, open_image  # noqa: E402
 
 transformers = pytest.importorskip("transformers")
 

@@ -15,7 +15,6 @@ import torch
 
 from gitdemo import explain, pipeline, shapes
 from gitdemo.serving import engine as E
-
 from test_paligemma_app import loaded, picture, tiny  # noqa: F401 - PaliGemma fixtures (a reference-written tiny)
 from test_viz import build_tiny_git
 
@@ -139,32 +138,31 @@ def test_the_explorer_uses_the_record_it_matches_and_only_that(monkeypatch):
     old path on request (GITDEMO_EXPLORE_FROM=trace, for the bench)."""
     from gitdemo.ui import exploring, registry
     from gitdemo.ui.controls import open_images
-
     from test_app_browser import EXAMPLES
 
-    loaded = registry.CACHE.get(registry.EMBEDDED, None, precision="fp32")
+    embedded = registry.CACHE.get(registry.EMBEDDED, None, precision="fp32")
     paths = [str(EXAMPLES / "scene_00000.png"), str(EXAMPLES / "scene_00001.png")]
-    results = [pipeline.run(loaded.model, loaded.processor, open_images(p), None) for p in paths]
+    results = [pipeline.run(embedded.model, embedded.processor, open_images(p), None) for p in paths]
     payloads = [{"model": registry.EMBEDDED, "precision": "fp32", **r.to_json()} for r in results]
     traces = []
     real = exploring.exploration
     monkeypatch.setattr(exploring, "exploration", lambda *a, **k: traces.append(1) or real(*a, **k))
     monkeypatch.setattr(exploring, "EXAMPLES", exploring.ExampleCache())
-    expl = exploring.explore(loaded, paths[0], payloads[0], results[0])
+    expl = exploring.explore(embedded, paths[0], payloads[0], results[0])
     assert traces == [] and expl.rollout is None and expl.text == results[0].text
     assert expl.origin["media"] == paths[0] and expl.origin["precision"] == "fp32"
     # another student's record (or a stale one) is never used for this JSON
     assert not exploring.matches(results[1], payloads[0])
-    other = exploring.explore(loaded, paths[0], payloads[0], results[1])
+    other = exploring.explore(embedded, paths[0], payloads[0], results[1])
     assert traces == [1] and other.text == results[0].text
     # a shipped example is traced once, then every visitor gets their own copy of it
-    again = exploring.explore(loaded, paths[0], payloads[0], None)
+    again = exploring.explore(embedded, paths[0], payloads[0], None)
     assert traces == [1] and again is not other and again.text == other.text
     again.picked = (0, 1, 1)
-    assert exploring.explore(loaded, paths[0], payloads[0], None).picked is None
+    assert exploring.explore(embedded, paths[0], payloads[0], None).picked is None
     monkeypatch.setenv("GITDEMO_EXPLORE_FROM", "trace")
     monkeypatch.setattr(exploring, "EXAMPLES", exploring.ExampleCache())
-    exploring.explore(loaded, paths[0], payloads[0], results[0])
+    exploring.explore(embedded, paths[0], payloads[0], results[0])
     assert traces == [1, 1]
     # rollout, asked for later, comes from one teacher-forced pass, once
     monkeypatch.delenv("GITDEMO_EXPLORE_FROM")
@@ -214,13 +212,12 @@ def test_png_export_draws_the_first_view_on_request(tmp_path, monkeypatch):
     from gitdemo.ui import registry
     from gitdemo.ui.controls import open_images
     from gitdemo.ui.explorer import Explorer
-
     from test_app_browser import EXAMPLES
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
-    loaded = registry.CACHE.get(registry.EMBEDDED, None, precision="fp32")
+    embedded = registry.CACHE.get(registry.EMBEDDED, None, precision="fp32")
     path = str(EXAMPLES / "scene_00004.png")
-    result = pipeline.run(loaded.model, loaded.processor, open_images(path), None)
+    result = pipeline.run(embedded.model, embedded.processor, open_images(path), None)
     payload = {"model": registry.EMBEDDED, "precision": "fp32", **result.to_json()}
     with gr.Blocks(analytics_enabled=False):
         explorer = Explorer("png-test")

@@ -17,7 +17,6 @@ from gitdemo.explain.maps import default_view
 from gitdemo.explain.relevancy import forward, relevancy
 from gitdemo.generation import teacher_forced
 from gitdemo.pipeline import inputs as pipeline_inputs
-
 from test_viz import build_tiny_git
 
 ROOT = Path(__file__).resolve().parent.parent

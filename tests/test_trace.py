@@ -12,7 +12,6 @@ import pytest
 
 from gitdemo import explain, pipeline
 from gitdemo.errors import InputError
-
 from test_paligemma_app import loaded, picture, tiny  # noqa: F401 - PaliGemma fixtures
 from test_viz import build_tiny_git
 
@@ -31,7 +30,7 @@ def test_clean_question_serves_both_callers():
         pipeline.clean_question("x" * (pipeline.MAX_QUESTION_CHARS + 1))
 
 
-def test_one_result_type_for_both_families(git_tiny, loaded, picture):
+def test_one_result_type_for_both_families(git_tiny, loaded, picture):  # noqa: F811 - the fixtures above
     img, _ = picture
     pali = pipeline.run(*loaded, img, "caption en", max_new_tokens=3)
     assert isinstance(pali, pipeline.Result) and pali.family == "paligemma"
@@ -44,7 +43,7 @@ def test_one_result_type_for_both_families(git_tiny, loaded, picture):
 
 
 @pytest.mark.parametrize("family", ["git", "paligemma"])
-def test_trace_of_a_beam_answer_matches_its_records(family, git_tiny, loaded, picture):
+def test_trace_of_a_beam_answer_matches_its_records(family, git_tiny, loaded, picture):  # noqa: F811
     """Beam search's records and the explorer's trace are the same teacher-forced pass, for both families."""
     img, _ = picture
     model, processor = git_tiny if family == "git" else loaded

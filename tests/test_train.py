@@ -229,8 +229,8 @@ def test_patch_probe_trains_and_stays_out_of_the_checkpoint(tmp_path):
 def test_question_weight_reweights_answer_tokens_only(trained):
     """--question-weight: the total is the token mean with answer tokens counted q times; the logged
     per-task losses do not change."""
-    from gitdemo.models.git import GitForCausalLM
     from gitdemo.io.checkpoint import load_state_dict, rename_keys
+    from gitdemo.models.git import GitForCausalLM
 
     _, folder = trained
     cfg = T.GitConfig.from_dict(json.loads((folder / "config.json").read_text()))

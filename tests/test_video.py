@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 av = pytest.importorskip("av")
 
-from gitdemo.io import video  # noqa: E402
 from gitdemo.errors import InputError  # noqa: E402
+from gitdemo.io import video  # noqa: E402
 from gitdemo.io.video import VideoFrames, frame_indices, read_frames  # noqa: E402
 
 

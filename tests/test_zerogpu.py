@@ -59,11 +59,12 @@ def gpu_module(monkeypatch):
     monkeypatch.delitem(sys.modules, "spaces")
 
 
-def _caption(decoding=Decoding()):
+def _caption(decoding: Decoding | None = None):
     from gitdemo.ui import controls, registry
 
     loaded = registry.CACHE.get(registry.EMBEDDED, None, family=registry.GIT)
-    return list(controls.stream_generation(loaded, [Image.open(SCENE).convert("RGB")], None, decoding))[-1]
+    return list(controls.stream_generation(loaded, [Image.open(SCENE).convert("RGB")], None,
+                                             decoding or Decoding()))[-1]
 
 
 def test_without_spaces_nothing_changes(monkeypatch):

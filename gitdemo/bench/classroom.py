@@ -10,6 +10,13 @@ Models: the embedded Shapes GIT, a git-base-sized GIT with random weights writte
 (served as the "embedded" model through GITDEMO_EMBEDDED_MODEL, at the precision the app's "auto" gives a
 Hub checkpoint on this machine: int8 on a CPU), and the embedded Shapes PaliGemma. `--precision fp32`
 (or int8) runs every model at that precision instead.
+
+`--flow api` (the default) asks for the answer only; `--flow browser` does what the page does per student: the
+answer, then the explorer's build with the page's default view in the same session (students.py);
+`--flow api,browser` measures both on the same server and adds the browser / api ratios of server CPU-s per
+student (issue 20's goal: at most 1.15x). `--explore-from trace,record` starts one app per value of
+GITDEMO_EXPLORE_FROM (the explorer's first view from a new teacher-forced pass, or from the generation's
+record), for a before / after table in one run. `--device cuda` sets GITDEMO_DEVICE for the app.
 """
 from __future__ import annotations
 
@@ -27,6 +34,12 @@ from pathlib import Path
 import numpy as np
 
 from .common import ROOT, free_port, wait_serving
+from .students import FLOWS, Page, Student, api_defaults, cpu_seconds, student
+
+_cpu_seconds, _defaults = cpu_seconds, api_defaults  # the names tests and older scripts use
+LONE_RUNS = 5  # a lone student: the median of these, after one warm-up
+GOAL_RATIO = 1.15  # issue 20: a student's page costs at most this many captions
+EXPLORE_FROM = ("record", "trace")  # GITDEMO_EXPLORE_FROM: the explorer's first view from the record / a new pass
 
 
 class App:
@@ -89,76 +102,6 @@ def _images(n: int, tmp: Path) -> list[str]:
     return paths
 
 
-class Student:
-    """One student's browser tab, as light as the browser: its own session, the app's HTTP API (upload, then
-    /gradio_api/call/<endpoint> and its event stream), nothing else. gradio_client is not used here: it spent
-    about 0.5 s of CPU per request in this process, on the same two cores as the server it measures."""
-
-    def __init__(self, url: str, family: str, defaults: list, question: str | None = None):
-        import secrets
-
-        import httpx
-
-        self.url, self.family, self.defaults, self.question = url, family, defaults, question
-        self.session = secrets.token_hex(5)
-        self.http = httpx.Client(base_url=url, timeout=httpx.Timeout(300.0, connect=30.0))
-
-    def ask(self, image: str) -> None:
-        """Upload the picture, press the button, read the stream to its end; raises on an error event."""
-        with open(image, "rb") as f:
-            uploaded = self.http.post("/gradio_api/upload", files={"files": (Path(image).name, f, "image/png")})
-        uploaded.raise_for_status()
-        picture = {"path": uploaded.json()[0], "meta": {"_type": "gradio.FileData"}}
-        endpoint = _endpoint(self.family, self.question)
-        data = [picture, *self.defaults]  # what the page sends: every input's value (the defaults here)
-        if self.family == "paligemma":
-            data[1] = f"answer en {self.question}" if self.question else "caption en"
-        elif self.question:
-            data[1] = self.question
-        joined = self.http.post(f"/gradio_api/call/{endpoint}", json={"data": data, "session_hash": self.session})
-        joined.raise_for_status()
-        event = None
-        with self.http.stream("GET", f"/gradio_api/call/{endpoint}/{joined.json()['event_id']}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event in ("complete", "error"):
-                    if event == "error":
-                        raise RuntimeError(f"the app answered an error: {line[5:].strip()[:200]}")
-                    return
-        raise RuntimeError(f"the event stream ended without a result (last event: {event})")
-
-    def timed(self, image: str) -> float:
-        t0 = time.perf_counter()
-        self.ask(image)
-        return time.perf_counter() - t0
-
-    def close(self) -> None:
-        self.http.close()
-
-
-def _cpu_seconds(pid: int | None = None) -> float:
-    """User + system CPU seconds of this process (pid None) or of another one (from /proc)."""
-    if pid is None:
-        usage = os.times()
-        return usage.user + usage.system
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _endpoint(family: str, question: str | None = None) -> str:
-    return "paligemma" if family == "paligemma" else "vqa" if question else "caption"
-
-
-def _defaults(url: str, family: str, question: str | None) -> list:
-    """The default values of the endpoint's inputs after the image, from the app's API description."""
-    import httpx
-
-    endpoint = _endpoint(family, question)
-    info = httpx.get(f"{url}/gradio_api/info", timeout=60).json()["named_endpoints"][f"/{endpoint}"]
-    return [p.get("parameter_default") for p in info["parameters"][1:]]
-
-
 def questions(n: int) -> list[str]:
     """n different questions about one Shapes picture (what a class asks about the teacher's photo)."""
     from ..shapes.world import COLOURS, SHAPES
@@ -168,23 +111,28 @@ def questions(n: int) -> list[str]:
     return [asked[i % len(asked)] for i in range(n)]
 
 
-def classroom(url: str, family: str, images: list[str], server_pid: int | None = None, shared: bool = False) -> dict:
-    """Distinct photos (one caption each), or `shared`: one photo, every student asks their own question."""
+def classroom(url: str, family: str, images: list[str], server_pid: int | None = None, shared: bool = False,
+              flow: str = "api") -> dict:
+    """Distinct photos (one caption each), or `shared`: one photo, every student asks their own question.
+    flow "api": the answer only; "browser": the answer, then the explorer's build, as the page does."""
     asked = questions(len(images)) if shared else [None] * len(images)
     if shared:
         images = [images[0]] * len(images)
     defaults = _defaults(url, family, asked[0])
-    teacher = Student(url, family, defaults, asked[0])
+    page = Page(url) if flow == "browser" else None
+    teacher = student(flow, url, family, defaults, asked[0], page)
     teacher.ask(images[0])  # warm-up (the app's warm start may still be running)
-    lone = statistics.median(teacher.timed(images[i % len(images)]) for i in range(5))
+    server0 = _cpu_seconds(server_pid) if server_pid else 0.0
+    lone = statistics.median(teacher.timed(images[i % len(images)]) for i in range(LONE_RUNS))
+    lone_cpu = ((_cpu_seconds(server_pid) - server0) / LONE_RUNS) if server_pid else float("nan")
     teacher.close()
     n = len(images)
     done = [0.0] * n
     errors: list[str] = []
-    students = [Student(url, family, defaults, q) for q in asked]
+    students = [student(flow, url, family, defaults, q, page) for q in asked]
     barrier = threading.Barrier(n + 1, timeout=120)
 
-    def student(i: int) -> None:
+    def one(i: int) -> None:
         barrier.wait()
         t0 = time.perf_counter()
         try:
@@ -193,7 +141,7 @@ def classroom(url: str, family: str, images: list[str], server_pid: int | None =
             errors.append(f"{type(exc).__name__}: {exc}")
         done[i] = time.perf_counter() - t0
 
-    threads = [threading.Thread(target=student, args=(i,)) for i in range(n)]
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     cpu0 = (_cpu_seconds(), _cpu_seconds(server_pid) if server_pid else 0.0)
@@ -204,39 +152,69 @@ def classroom(url: str, family: str, images: list[str], server_pid: int | None =
     for s in students:
         s.close()
     all_done = max(done)
-    return {"lone_s": lone, "p50_s": float(np.percentile(done, 50)), "p95_s": float(np.percentile(done, 95)),
-            "all_done_s": all_done, "throughput_rps": n / all_done, "one_at_a_time_rps": 1 / lone,
-            "speedup": (n / all_done) * lone, "p95_over_lone": float(np.percentile(done, 95)) / lone,
-            "server_cpu_s": cpu1[1] - cpu0[1], "client_cpu_s": cpu1[0] - cpu0[0],
-            "failed": len(errors), "errors": errors[:3], "n": n}
+    return {"flow": flow, "lone_s": lone, "p50_s": float(np.percentile(done, 50)),
+            "p95_s": float(np.percentile(done, 95)), "all_done_s": all_done, "throughput_rps": n / all_done,
+            "one_at_a_time_rps": 1 / lone, "speedup": (n / all_done) * lone,
+            "p95_over_lone": float(np.percentile(done, 95)) / lone, "server_cpu_s": cpu1[1] - cpu0[1],
+            "client_cpu_s": cpu1[0] - cpu0[0], "lone_cpu_per_student_s": lone_cpu,
+            "cpu_per_student_s": (cpu1[1] - cpu0[1]) / n if server_pid else float("nan"),
+            "failed": len(errors), "errors": errors[:3], "n": n,
+            "explored": [s.explored is not None for s in students].count(True) if flow == "browser" else 0}
 
 
 def table(rows: list[tuple[str, str, dict]]) -> list[str]:
-    lines = ["| model | engine | lone (s) | p50 (s) | p95 (s) | all done (s) | req/s | vs one at a time | "
-             "p95 / lone | server CPU (s) | students' CPU (s) |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| model | engine | flow | lone (s) | p50 (s) | p95 (s) | all done (s) | req/s | vs one at a time | "
+             "p95 / lone | server CPU-s per student, lone | per student, burst | students' CPU (s) |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for model, engine, r in rows:
-        lines.append(f"| {model} | {engine} | {r['lone_s']:.2f} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | "
-                     f"{r['all_done_s']:.2f} | {r['throughput_rps']:.2f} | {r['speedup']:.2f}x | "
-                     f"{r['p95_over_lone']:.1f}x | {r['server_cpu_s']:.1f} | {r['client_cpu_s']:.1f} |")
+        flow = r.get("label", r.get("flow", "api"))
+        lines.append(f"| {model} | {engine} | {flow} | {r['lone_s']:.2f} | {r['p50_s']:.2f} | "
+                     f"{r['p95_s']:.2f} | {r['all_done_s']:.2f} | {r['throughput_rps']:.2f} | {r['speedup']:.2f}x | "
+                     f"{r['p95_over_lone']:.1f}x | {r.get('lone_cpu_per_student_s', float('nan')):.2f} | "
+                     f"{r.get('cpu_per_student_s', float('nan')):.2f} | {r['client_cpu_s']:.1f} |")
         if r["errors"]:
             lines[-1] += f" {r.get('failed')} failed: {r['errors'][0]}"
     return lines
 
 
-def _precision_env(model: str, precision: str) -> dict:
-    """GITDEMO_PRECISION for this row: what "auto" gives the model in the app, unless a precision is forced."""
+def ratios(rows: list[tuple[str, str, dict]]) -> list[str]:
+    """browser / api for each model and engine measured both ways (the goal: at most GOAL_RATIO in CPU-s)."""
+    api = {(m, e): r for m, e, r in rows if r.get("flow", "api") == "api"}
+    lines = [f"| model | engine | flow | CPU-s per student, lone: browser / api | burst: browser / api | "
+             f"all done: browser / api | within {GOAL_RATIO}x |", "| --- | --- | --- | ---: | ---: | ---: | --- |"]
+    for m, e, r in rows:
+        base = api.get((m, e))
+        if r.get("flow") != "browser" or base is None:
+            continue
+        lone = r["lone_cpu_per_student_s"] / base["lone_cpu_per_student_s"]
+        burst = r["cpu_per_student_s"] / base["cpu_per_student_s"]
+        ok = "yes" if max(lone, burst) <= GOAL_RATIO else "no"
+        lines.append(f"| {m} | {e} | {r.get('label', 'browser')} | {lone:.2f}x | {burst:.2f}x | "
+                     f"{r['all_done_s'] / base['all_done_s']:.2f}x | {ok} |")
+    return lines if len(lines) > 2 else []
+
+
+def _precision_env(model: str, precision: str, device: str | None = None) -> dict:
+    """GITDEMO_PRECISION for this row: what "auto" gives the model in the app (on `device`, else this machine's
+    default device), unless a precision is forced."""
     if precision != "auto":
         return {"GITDEMO_PRECISION": precision}
     if model == "git-base":  # stands in for a Hub checkpoint, which "auto" runs at the machine's default
-        from ..models.precision import default_precision
+        import torch
 
-        return {"GITDEMO_PRECISION": default_precision()}
+        from ..models.precision import Hardware, default_precision
+
+        # the app's rule (gitdemo.ui.registry.device): GITDEMO_DEVICE, else the GPU when there is one
+        device = device or os.environ.get("GITDEMO_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+        return {"GITDEMO_PRECISION": default_precision(Hardware.detect(device))}
     return {}
 
 
 def run(n: int, models: list[str], engines: list[str], as_json: bool = False, precision: str = "auto",
-        photos: str = "distinct") -> int:
+        photos: str = "distinct", flows: list[str] = ("api",), explore_from: list[str | None] = (None,),
+        device: str | None = None) -> int:
+    """Per model and engine: one app per `explore_from` (GITDEMO_EXPLORE_FROM; None: the app's default); the api
+    flow runs on the first of them, the browser flow on each, so both flows are measured on the same server."""
     import torch
 
     from .git import write_checkpoint
@@ -252,22 +230,41 @@ def run(n: int, models: list[str], engines: list[str], as_json: bool = False, pr
         for model in models:
             family = "paligemma" if model == "paligemma" else "git"
             env = {"GITDEMO_EMBEDDED_MODEL": str(base)} if model == "git-base" else {}
-            env.update(_precision_env(model, precision))
+            env.update(_precision_env(model, precision, device))
+            env.update({"GITDEMO_DEVICE": device} if device else {})
+            label = f"{model} ({env.get('GITDEMO_PRECISION', 'auto')})"
             for engine in engines:
-                app = App({**env, "GITDEMO_ENGINE": "1" if engine == "on" else "0"}, tmp)
-                try:
-                    r = classroom(app.url, family, images, app.proc.pid, shared=photos == "shared")
-                finally:
-                    app.close()
-                rows.append((f"{model} ({env.get('GITDEMO_PRECISION', 'auto')})", engine, r))
-                print(f"{model} engine {engine}: {json.dumps(r)}", file=sys.stderr, flush=True)
+                for k, source in enumerate(explore_from):
+                    extra = {"GITDEMO_EXPLORE_FROM": source} if source else {}
+                    app = App({**env, **extra, "GITDEMO_ENGINE": "1" if engine == "on" else "0"}, tmp)
+                    try:
+                        for flow in flows:
+                            if flow == "api" and k:
+                                continue  # the answer alone does not build the explorer: measured once
+                            r = classroom(app.url, family, images, app.proc.pid, photos == "shared", flow)
+                            r["label"] = f"{flow}, explore from {source}" if source and flow == "browser" else flow
+                            rows.append((label, engine, r))
+                            print(f"{model} engine {engine} {r['label']}: {json.dumps(r)}", file=sys.stderr,
+                                  flush=True)
+                    finally:
+                        app.close()
     what = "one shared photo, a question each" if photos == "shared" else "distinct photos, a caption each"
-    lines = [f"{n} simultaneous requests ({what}), CPU threads per process: {torch.get_num_threads()}, "
-             f"cores: {os.cpu_count()}", "", *table(rows)]
+    lines = [f"{n} simultaneous students ({what}), CPU threads per process: {torch.get_num_threads()}, "
+             f"cores: {os.cpu_count()}, device: {device or 'the app default'}", "", *table(rows)]
+    if any(ratios(rows)):
+        lines += ["", *ratios(rows)]
     if as_json:
         print(json.dumps([{"model": m, "engine": e, **r} for m, e, r in rows]))
     print("\n".join(lines))
     return 0
+
+
+def _choices(value: str, allowed, what: str) -> list:
+    picked = [v.strip() for v in value.split(",") if v.strip()]
+    wrong = [v for v in picked if v not in allowed]
+    if wrong or not picked:
+        raise SystemExit(f"--{what}: {', '.join(wrong) or 'nothing given'} (one or more of {', '.join(allowed)})")
+    return picked
 
 
 def main(argv=None) -> int:
@@ -276,15 +273,24 @@ def main(argv=None) -> int:
     parser.add_argument("--models", default="embedded,git-base,paligemma",
                         help="comma-separated: embedded, git-base, paligemma")
     parser.add_argument("--engine", default="on,off", help="on, off, or both (on,off)")
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8", "bf16"],
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8", "bf16", "fp16"],
                         help="auto: what the app gives each model (embedded: fp32, git-base as a Hub model: int8 on CPU)")
     parser.add_argument("--photos", default="distinct", choices=["distinct", "shared"],
                         help="distinct: a caption of each student's own photo; shared: the teacher's photo, "
                              "each student asks a question (GIT /vqa, PaliGemma 'answer en ...')")
+    parser.add_argument("--flow", default="api",
+                        help="api (the answer only), browser (the answer, then the explorer's build with the page's "
+                             "default view, in the same session, as the page does), or both: api,browser")
+    parser.add_argument("--explore-from", default=None,
+                        help="GITDEMO_EXPLORE_FROM for the app: record (the generation's record), trace (the old "
+                             "teacher-forced pass), or both (trace,record: one app each); default: the app's own")
+    parser.add_argument("--device", default=None, help="GITDEMO_DEVICE for the app (cpu, cuda); default: the app's")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    flows = _choices(args.flow, FLOWS, "flow")
+    sources = _choices(args.explore_from, EXPLORE_FROM, "explore-from") if args.explore_from else [None]
     return run(args.classroom, args.models.split(","), args.engine.split(","), args.json, args.precision,
-               args.photos)
+               args.photos, flows, sources, args.device)
 
 
-__all__ = ["classroom", "main", "run", "table"]
+__all__ = ["Student", "classroom", "main", "ratios", "run", "table"]

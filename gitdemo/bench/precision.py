@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-
 NEW_TOKENS = 20
 AGREE_STREAM = 1313  # a seed stream of its own: scenes no training or evaluation run drew
 
@@ -29,8 +28,9 @@ def speed(size: str, repeats: int, precisions: list[str], cpu_time: bool = False
     """{side: {"greedy_s", "beam3_s"}} medians; sides: "reference" and each gitdemo precision. cpu_time:
     this process's CPU seconds instead of wall seconds (fairer on a machine others are using; run it with
     OMP_NUM_THREADS=1 so that CPU time is the time one core would take)."""
-    import gitdemo
     from transformers import GitForCausalLM
+
+    import gitdemo
 
     from .git import _pixels, write_checkpoint
 
@@ -52,9 +52,9 @@ def speed(size: str, repeats: int, precisions: list[str], cpu_time: bool = False
 
     clock = time.process_time if cpu_time else time.perf_counter
 
-    def timed(fn) -> float:
+    def timed(fn, *args) -> float:
         t0 = clock()
-        fn()
+        fn(*args)
         return clock() - t0
 
     runs = {name: {"greedy_s": [], "beam3_s": []} for name in sides}
@@ -64,8 +64,8 @@ def speed(size: str, repeats: int, precisions: list[str], cpu_time: bool = False
             beam(name, model)
         for _ in range(repeats):
             for name, model in sides.items():
-                runs[name]["greedy_s"].append(timed(lambda: greedy(name, model)))
-                runs[name]["beam3_s"].append(timed(lambda: beam(name, model)))
+                runs[name]["greedy_s"].append(timed(greedy, name, model))
+                runs[name]["beam3_s"].append(timed(beam, name, model))
     return {name: {k: statistics.median(v) for k, v in r.items()} for name, r in runs.items()}
 
 
@@ -124,7 +124,7 @@ def batched_agreement(folder: str | None, prompt: str | None, n_scenes: int, see
 
     import gitdemo
 
-    from .. import shapes, serving
+    from .. import serving, shapes
     from ..pipeline import run, run_stream
 
     processor = gitdemo.load_processor(folder)

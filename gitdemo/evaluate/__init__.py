@@ -6,7 +6,8 @@ PaliGemma prompt families), `harness.py` (what both share), `cli.py` (the comman
 The names of the old `gitdemo.evaluate` module (the GIT evaluation) stay importable from here.
 """
 from .cli import main
-from .git import BARS, _answers, cell_overlaps, evaluate, named_objects, pointing_hits, table
+from .git import BARS, cell_overlaps, evaluate, named_objects, pointing_hits, table
+from .git import _answers as _answers  # an old private name, kept importable
 from .harness import EVAL_STREAM, model_type
 
 _model_type = model_type

@@ -118,9 +118,10 @@ def write_examples(folder: Path = FOLDER, seed: int = SEED, model_path: str | No
     import numpy as np
 
     import gitdemo
+
     from .. import shapes
-    from ..pipeline import run
     from ..io.video import frame_indices, read_frames
+    from ..pipeline import run
 
     model, processor = gitdemo.load_model(model_path, progress=False), gitdemo.load_processor(model_path)
     rng = np.random.default_rng(seed)

@@ -98,9 +98,9 @@ def evaluate(model_folder=None, n_scenes: int = 500, n_videos: int = 100, seed: 
              workdir: str | None = None, progress: bool = False, video_format: str = "mp4") -> dict:
     """Scores of the model in `model_folder` (None: the embedded model) on fresh scenes; see module doc."""
     from .. import load_model, load_processor
+    from ..io.video import read_frames
     from ..pipeline import run
     from ..processing import open_image
-    from ..io.video import read_frames
 
     t0 = time.time()
     model = load_model(model_folder, progress=False)
@@ -147,7 +147,7 @@ def evaluate(model_folder=None, n_scenes: int = 500, n_videos: int = 100, seed: 
             counts["pointing_video"] += pointing_hits(res["tokens"], [clip.object], boxes)
             pv = processor.image_processor.preprocess_frames(vf.frames)[None]
             qs = [q for q, _ in clip.questions]
-            for (q, a), got in zip(clip.questions, _answers(model, processor, pv, qs)):
+            for (_, a), got in zip(clip.questions, _answers(model, processor, pv, qs)):
                 counts["video_questions"].append(got == a)
             if progress and (i + 1) % 25 == 0:
                 say(f"  {i + 1}/{n_videos} videos ({time.time() - t0:.0f} s)")

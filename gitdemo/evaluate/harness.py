@@ -36,8 +36,8 @@ def bar_table(bars: dict, result: dict, extra: dict[str, str]) -> list[str]:
 
 def model_type(folder: str) -> str | None:
     """config.json's model_type of a model folder, None when there is none to read."""
-    from ..io.checkpoint import read_config_json
     from ..errors import GitDemoError
+    from ..io.checkpoint import read_config_json
 
     try:
         return read_config_json(folder).get("model_type")

@@ -7,8 +7,17 @@ views.py  `Exploration`, `View`, and the figures of one selection (`render`, `ma
 reverse.py one patch -> which generated tokens read it (per token, per layer)
 mask.py   the mask the model used (PaliGemma's `mask_for`, GIT's rule), and PaliGemma's mask beside GIT's
 """
-from .maps import (ImageLayout, default_view, frame_split, image_share, rollout, select, split_image, stack_step,
-                   vision_cls_maps)
+from .maps import (
+    ImageLayout,
+    default_view,
+    frame_split,
+    image_share,
+    rollout,
+    select,
+    split_image,
+    stack_step,
+    vision_cls_maps,
+)
 from .mask import MaskView, git_mask_ar, mask_for, mask_views, model_mask
 from .reverse import PatchReaders, patch_at, patch_readers
 from .trace import from_record, trace

@@ -11,12 +11,11 @@ from pathlib import Path
 import torch
 
 from ..errors import CheckpointError
-from ..io.checkpoint import load_into, load_state_dict, read_config_json
 from ..io.assets import ASSETS, EMBEDDED_GIT, default_model_path  # noqa: F401  (re-exported)
+from ..io.checkpoint import load_into, load_state_dict, read_config_json
 from ..io.generation_config import GenerationDefaults, read_generation_config
 from ..io.hub import resolve
 from .precision import FLOAT_DTYPES, apply_precision, load_dtype, parse_precision
-
 
 DTYPES = {
     "float32": torch.float32, "fp32": torch.float32, "float": torch.float32,

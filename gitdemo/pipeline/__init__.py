@@ -7,8 +7,16 @@ decoding.py  the decoding settings a user picks, and the app's streaming call
 answers.py   PaliGemma's `<loc>` / `<seg>` answers -> boxes and masks
 segmask.py   the VQ-VAE decoder of `<seg>` codes
 """
-from .answers import (LOC_BINS, LOC_EXPLANATION, Detection, ParsedAnswer, annotations, describe_detections, parse,
-                      parse_locations)
+from .answers import (
+    LOC_BINS,
+    LOC_EXPLANATION,
+    Detection,
+    ParsedAnswer,
+    annotations,
+    describe_detections,
+    parse,
+    parse_locations,
+)
 from .decoding import DECODING, MAX_NEW_TOKENS, Decoding, generate
 from .inputs import Inputs, family, prepare, token_text
 from .prompts import MAX_QUESTION_CHARS, TASK_CHOICES, build_prompt, clean_prompt, clean_question

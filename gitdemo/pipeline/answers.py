@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..lang import say
 from ..errors import CheckpointError, HubError, InputError
+from ..lang import say
 from .segmask import SEG_PER_OBJECT, MaskDecoder, load_mask_decoder
 
 LOC_BINS = 1024  # <loc0000>..<loc1023>: each coordinate is a bin of 1/1024 of the image's height or width

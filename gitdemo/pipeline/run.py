@@ -155,9 +155,9 @@ def run(model, processor, images, question=None, max_new_tokens=None, num_beams=
         temperature=1.0, top_k=None, top_p=None, seed=None, record=True, masks: bool = True, decoder=None) -> Result:
     """The whole result at once (beam search included)."""
     result = None
-    for result in run_stream(model, processor, images, question, max_new_tokens, do_sample, temperature, top_k,
+    for update in run_stream(model, processor, images, question, max_new_tokens, do_sample, temperature, top_k,
                              top_p, seed, record, num_beams, masks, decoder):
-        pass
+        result = update
     return result
 
 

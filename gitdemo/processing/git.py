@@ -16,8 +16,8 @@ from typing import Any, Iterable
 import torch
 from PIL import Image
 
-from ..models.git.config import GitConfig
 from ..errors import CheckpointError, InputError
+from ..models.git.config import GitConfig
 from ._shared import check_padding_side, pad_rows, read_json
 from .image import ImageProcessor, clip_preset
 

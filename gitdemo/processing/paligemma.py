@@ -27,8 +27,8 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError, InputError
-from ..io.images import open_image
 from ..io.hub import resolve
+from ..io.images import open_image
 from ._shared import check_padding_side, pad_rows, read_json
 from .image import square_image_processor
 

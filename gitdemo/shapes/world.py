@@ -273,7 +273,7 @@ _CODECS = {".mp4": "libx264", ".webm": "libvpx-vp9"}
 
 def write_video(path: str, frames: list[Image.Image], fps: int = FPS) -> None:
     """Encode PIL frames to ``path``: .mp4 -> H.264, .webm -> VP9 (yuv420p, constant fps)."""
-    import av   # imported here so scenes can be drawn without PyAV installed
+    import av  # imported here so scenes can be drawn without PyAV installed
 
     ext = os.path.splitext(path)[1].lower()
     if ext not in _CODECS:

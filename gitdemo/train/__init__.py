@@ -10,15 +10,34 @@ The names of the old `gitdemo.train` module (the GIT trainer) stay importable fr
 from ..models.git.config import GitConfig, GitVisionConfig  # noqa: F401
 from .checkpoint import write_weights
 from .cli import add_shared_options, main, parse_args, parse_paligemma_args, train
-from .git import (Batch, DataSource, GitRun, TextCodec, compute_loss, greedy, init_temporal, init_weights,
-                  make_config, quick_eval, save_checkpoint)
+from .git import (
+    Batch,
+    DataSource,
+    GitRun,
+    TextCodec,
+    compute_loss,
+    greedy,
+    init_temporal,
+    init_weights,
+    make_config,
+    quick_eval,
+    save_checkpoint,
+)
 from .images import CLIP_FRAMES, FRAMES, augment, frame_indices, normalise_uint8, pixels, resize_like_processor
 from .loop import cpu_name, lr_at, progress_at
 from .probe import PAIRS, cells_of_box, patch_classes, patch_loss, probe_head
 from .recipes import RECIPES, Recipe
 from .report import write_report
-from .tokenizers import (EXTRA_WORDS, LETTERS, SPECIAL, WORLD_WORDS, build_vocab, make_tokenizer,
-                         write_preprocessor, write_tokenizer)
+from .tokenizers import (
+    EXTRA_WORDS,
+    LETTERS,
+    SPECIAL,
+    WORLD_WORDS,
+    build_vocab,
+    make_tokenizer,
+    write_preprocessor,
+    write_tokenizer,
+)
 
 _patch_classes = patch_classes  # the old private names, used by tests and the PaliGemma shim
 _cells_of_box = cells_of_box

@@ -35,8 +35,15 @@ from ..shapes.tasks import detect_answer, sample_detect
 from .checkpoint import write_generation_config, write_weights
 from .images import augment, normalise_uint8
 from .probe import patch_classes, patch_loss, probe_head
-from .tokenizers import (IMAGE_TOKEN, SIGLIP_MEAN, SIGLIP_STD, build_tokenizer, write_json, write_pg_preprocessor,
-                         write_pg_tokenizer)
+from .tokenizers import (
+    IMAGE_TOKEN,
+    SIGLIP_MEAN,
+    SIGLIP_STD,
+    build_tokenizer,
+    write_json,
+    write_pg_preprocessor,
+    write_pg_tokenizer,
+)
 
 ANSWER_WEIGHT = 3.0
 

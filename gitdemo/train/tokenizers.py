@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..processing.paligemma import LOC_TOKENS, SEG_TOKENS
 from ..processing import CLIP_MEAN, CLIP_STD
+from ..processing.paligemma import LOC_TOKENS, SEG_TOKENS
 from ..shapes import COLOURS, SHAPES
 
 

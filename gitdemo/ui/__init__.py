@@ -88,13 +88,10 @@ def mcp_available() -> bool:
 
 def launch_options() -> dict:
     """Keyword arguments for `demo.launch` (port from $PORT, else GRADIO_SERVER_PORT, else 7860)."""
-    import gradio as gr
-
     from ..io.assets import ASSETS
-    from .i18n import RTL_JS, i18n
-
     from ..viz.html import CSS as FIGURE_CSS
     from . import theme
+    from .i18n import RTL_JS, i18n
 
     port = int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or 7860)
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME") or None, server_port=port, max_file_size="20mb",

@@ -10,12 +10,12 @@ from typing import Callable
 
 import gradio as gr
 
-from ..errors import GitDemoError, InputError
 from .. import serving
-from . import gpu, registry
-from .i18n import choices, tr
+from ..errors import GitDemoError, InputError
 from ..lang import say
 from ..pipeline.decoding import DECODING, MAX_NEW_TOKENS, Decoding, Payload, generate
+from . import gpu, registry
+from .i18n import choices, tr
 
 log = logging.getLogger("gitdemo.ui")
 GENERATE = "generate"  # one concurrency group for every generation, whatever the tab (see registry.COMPUTE)

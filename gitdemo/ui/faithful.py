@@ -10,14 +10,14 @@ from __future__ import annotations
 import gradio as gr
 import numpy as np
 
+from .. import viz
 from ..errors import InputError
 from ..explain import faithfulness as fa
+from ..lang import say
 from ..pipeline import inputs as pipeline_inputs
-from .. import viz
 from . import registry
 from .controls import EXPLORE, guard, open_images, open_video
 from .i18n import choices, tr
-from ..lang import say
 
 HIDE_HINT = ("Hidden patches are painted in the image's mean colour (what the model then sees). "
              "Click a square of the picture to hide it or show it again.")

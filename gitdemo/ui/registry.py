@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..io.assets import embedded_paligemma
 from ..errors import CheckpointError, GitDemoError, HubError, InputError
+from ..io.assets import embedded_paligemma
 
 GIT, PALIGEMMA = "git", "paligemma"  # the model families, as `config.model_type` names them
 EMBEDDED = "embedded"

@@ -218,7 +218,7 @@ def lines(x: Sequence[float], series: Sequence[tuple[str, Sequence[float], str, 
         parts.append(f'<text x="{left - 4}" y="{py(t) + 4:.1f}" text-anchor="end" font-size="10">{t:.2f}</text>')
     for v in x:
         parts.append(f'<text x="{px(v):.1f}" y="{h - bottom + 14}" text-anchor="middle" font-size="10">{v:g}</text>')
-    for name, vals, colour, dashed in series:
+    for _, vals, colour, dashed in series:
         pts = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(x, vals))
         dash = ' stroke-dasharray="5 4"' if dashed else ""
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')

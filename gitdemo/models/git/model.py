@@ -18,8 +18,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import InputError
-from ..layers import (AttentionRecord, KVCache, StepOutput, activation, attend, embedding,
-                      mask_for_new, merge_heads, ranks_from_ar, split_heads)
+from ..layers import (
+    AttentionRecord,
+    KVCache,
+    StepOutput,
+    activation,
+    attend,
+    embedding,
+    mask_for_new,
+    merge_heads,
+    ranks_from_ar,
+    split_heads,
+)
 from ..protocol import GenerativeModel
 from .config import GitConfig
 from .vision import GitProjection, GitVisionModel

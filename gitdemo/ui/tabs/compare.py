@@ -18,12 +18,12 @@ import gradio as gr
 
 from ... import viz
 from ...explain.compare import agreement, default_word, find_token, shared_scale, words
+from ...lang import say
 from ...models.precision import LABELS
 from ...pipeline import inputs as pipeline_inputs
 from ...pipeline.run import run
 from .. import controls, registry
 from ..i18n import tr
-from ...lang import say
 
 
 def model_choices() -> list[tuple[str, str]]:

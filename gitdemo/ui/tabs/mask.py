@@ -10,10 +10,10 @@ import gradio as gr
 import torch
 
 from ... import explain, viz
+from ...explain.mask import mask_for
+from ...lang import say
 from .. import controls, registry
 from ..i18n import choices, tr
-from ...lang import say
-from ...explain.mask import mask_for
 
 
 def mask_view(model=None, kind="image", question="", generated="a red circle", progress=gr.Progress()):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import gradio as gr
 
 from ...errors import InputError
+from ...pipeline.decoding import Decoding
 from .. import controls, examples, registry, tooldoc
 from ..explorer import Explorer
 from ..i18n import tr
-from ...pipeline.decoding import Decoding
 
 
 @tooldoc.decoding_args

@@ -3,6 +3,9 @@
 Paths, bytes and file objects go through `open_image`: only the header is read before the pixel
 count is checked (a decompression bomb is refused in milliseconds), then the first frame is
 decoded and the EXIF orientation applied. Arrays and tensors become PIL images in `as_pil`.
+Every format Pillow decodes opens (PSD, SPIDER, icons and DDS included), and HEIC / HEIF phone photos
+too when `pillow-heif` is installed (registered once, below); AVIF is Pillow's own (>= 11.3). Whatever
+a decoder raises becomes an InputError with a sentence; the unexpected kinds are logged once.
 `to_rgb` is the reference processors' RGB step, with one deliberate difference:
 
 - 16-bit / 32-bit / float grey images (`I;16`, `I`, `F`) whose values go above 255 are scaled to
@@ -80,6 +83,9 @@ def open_image(source: Any) -> Image.Image:
         raise InputError(say("{name} is too large to open safely (over {limit} megapixels).", name=name,
                              limit=MAX_PIXELS // 1_000_000)) from exc
     except UnidentifiedImageError as exc:
+        icon = _icon_fallback(source)
+        if icon is not None:
+            return icon
         raise InputError(say("{name} is not an image this server can read; save it as a JPEG or PNG and upload it "
                              "again.", name=name)) from exc
     except MemoryError as exc:
@@ -89,6 +95,7 @@ def open_image(source: Any) -> Image.Image:
         raise InputError(say("{name} could not be decoded ({reason}); the file may be truncated or damaged: upload "
                              "it again, or save it as a JPEG or PNG.", name=name, reason=reason(exc))) from exc
     except Exception as exc:  # noqa: BLE001 - a decoder plugin's own error (NotImplementedError, struct.error...)
+        fmt = fmt if fmt != "unknown" else _plugin_of(exc)
         log_unexpected(fmt, exc)
         raise InputError(say("{name} is a {format} file of a kind this server cannot decode ({reason}); save it as "
                              "a JPEG or PNG and upload it again.", name=name, format=fmt,
@@ -106,24 +113,48 @@ def _decode(im: Image.Image, name: str) -> Image.Image:
         if not EpsImagePlugin.has_ghostscript():
             raise InputError(say("{name} is a PostScript (EPS) drawing, which needs Ghostscript to draw, and this "
                                  "server does not have it; export it as a PNG and upload that.", name=name))
-    if im.format == "ICO":
-        return _largest_icon(im)
     im.load()
     return im.copy()  # detached from the file, which is closed on leaving `with`
 
 
-def _largest_icon(im: Image.Image) -> Image.Image:
-    """An icon file holds the same picture at several sizes: take the largest that decodes."""
-    sizes = sorted(im.info.get("sizes") or [im.size], key=lambda s: (s[0] * s[1], s), reverse=True)
-    error: Exception | None = None
-    for size in sizes:
-        try:
-            im.size = size
-            im.load()
-            return im.copy()
-        except DECODE_ERRORS as exc:  # a damaged entry: the next size may be whole
-            error = error or exc
-    raise error if error else OSError("no picture in the icon file")
+def _icon_fallback(source) -> Image.Image | None:
+    """Pillow opens an icon at its largest size and refuses the whole file when that picture is damaged;
+    here the other sizes are tried, largest first. None when `source` is no icon file."""
+    from PIL import IcoImagePlugin
+
+    own = isinstance(source, (str, os.PathLike))
+    fp = open(source, "rb") if own else source
+    try:
+        fp.seek(0)
+        if fp.read(4) != b"\0\0\1\0":
+            return None
+        fp.seek(0)
+        ico = IcoImagePlugin.IcoFile(fp)
+        for size in sorted(ico.sizes(), key=lambda s: (s[0] * s[1], s), reverse=True):
+            try:
+                im = ico.getimage(size)
+                _check_pixels(im.size)
+                im.load()
+                return im.copy()
+            except DECODE_ERRORS:  # this size is damaged: the next one may be whole
+                continue
+        return None
+    except (*DECODE_ERRORS, AttributeError):  # not seekable, or no directory to read
+        return None
+    finally:
+        if own:
+            fp.close()
+
+
+def _plugin_of(exc: BaseException) -> str:
+    """The format whose Pillow plugin raised `exc` (from the traceback: PIL/DdsImagePlugin.py -> "DDS")."""
+    fmt, tb = "unknown", exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.startswith("PIL.") and module.endswith("ImagePlugin"):
+            fmt = module[4:-len("ImagePlugin")].upper()
+        tb = tb.tb_next
+    return fmt
 
 
 def reason(exc: BaseException) -> str:

@@ -12,6 +12,9 @@ before each wanted timestamp and decode forward to it, so a 10-minute video cost
 decoded frames, not 18,000. If seeking fails (no timestamps, a demuxer that cannot seek) the
 clip is decoded front to back after all. `VideoFrames.decoded` counts the frames decoded.
 
+A variable-frame-rate clip (phones record these) is read the same way: a frame's index is its
+time x the average rate, so the frames are spread evenly in time, and `indices` count at that rate.
+
 Frames come back upright (the display-matrix rotation of phone videos is applied) and no larger
 than `max_side` pixels on their long side (1024 by default: the processor shrinks them to 224
 or 480 anyway, and six 4K frames would cost 150 MB).
@@ -75,8 +78,12 @@ def _open(path):
         raise InputError(say("{name} is not a video file that can be read, or it is damaged (try an MP4, WebM or "
                              "GIF).", name=_name(path))) from exc
     if not container.streams.video:
+        audio = bool(container.streams.audio)
         container.close()
-        raise InputError(say("{name} has no video stream (is it an audio file?).", name=_name(path)))
+        if audio:
+            raise InputError(say("{name} has no video stream (is it an audio file?).", name=_name(path)))
+        raise InputError(say("{name} holds no video frames (was the recording empty?); record or export the clip "
+                             "again.", name=_name(path)))
     stream = container.streams.video[0]
     if stream.codec_context is None or not stream.codec_context.is_decoder:  # a codec this FFmpeg cannot decode
         codec = getattr(stream.codec_context, "name", None) or "unknown"

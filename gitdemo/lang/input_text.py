@@ -50,6 +50,9 @@ INPUT_TEXT: dict[str, tuple[str, str]] = {
         "{name} 不是可读取的视频文件,或者已损坏(试试 MP4、WebM 或 GIF)。"),
     "{name} has no video stream (is it an audio file?).": (
         "{name} لا يحتوي على مسار فيديو (هل هو ملف صوتي؟).", "{name} 没有视频流(它是音频文件吗?)。"),
+    "{name} holds no video frames (was the recording empty?); record or export the clip again.": (
+        "{name} لا يحتوي على أي إطار فيديو (هل كان التسجيل فارغًا؟)؛ سجّل المقطع أو صدّره مرة أخرى.",
+        "{name} 里没有视频帧(录制是空的吗?);请重新录制或导出这段视频。"),
     "{name} uses a video codec ({codec}) this server cannot decode; export it as an MP4 (H.264) and upload that.": (
         "{name} يستخدم ترميز فيديو ({codec}) لا يستطيع هذا الخادم فكه؛ صدّره بصيغة MP4 (H.264) وارفع ذلك الملف.",
         "{name} 使用了此服务器无法解码的视频编码({codec});请导出为 MP4(H.264)再上传。"),

@@ -92,7 +92,7 @@ def open_image(source: Any) -> Image.Image:
         raise InputError(say("{name} needs more memory to decode than the server can spare; downscale it and try "
                              "again.", name=name)) from exc
     except DECODE_ERRORS as exc:
-        raise InputError(say("{name} could not be decoded ({reason}); the file may be truncated or damaged: upload "
+        raise InputError(say("{name} could not be decoded ({reason}); the file may be truncated or corrupt: upload "
                              "it again, or save it as a JPEG or PNG.", name=name, reason=reason(exc))) from exc
     except Exception as exc:  # noqa: BLE001 - a decoder plugin's own error (NotImplementedError, struct.error...)
         fmt = fmt if fmt != "unknown" else _plugin_of(exc)

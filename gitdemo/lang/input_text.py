@@ -20,7 +20,7 @@ INPUT_TEXT: dict[str, tuple[str, str]] = {
     "{name} needs more memory to decode than the server can spare; downscale it and try again.": (
         "{name} يحتاج لفك ترميزه ذاكرةً أكثر مما يستطيع الخادم توفيره؛ صغّر أبعاده وحاول مجددًا.",
         "解码 {name} 所需的内存超出了服务器的余量;请缩小尺寸后重试。"),
-    "{name} could not be decoded ({reason}); the file may be truncated or damaged: upload it again, or save it as "
+    "{name} could not be decoded ({reason}); the file may be truncated or corrupt: upload it again, or save it as "
     "a JPEG or PNG.": (
         "تعذّر فك ترميز {name} ({reason})؛ ربما الملف مقطوع أو تالف: ارفعه مرة أخرى، أو احفظه بصيغة JPEG أو PNG.",
         "无法解码 {name}({reason});文件可能不完整或已损坏:请重新上传,或另存为 JPEG 或 PNG。"),

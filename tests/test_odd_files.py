@@ -226,3 +226,19 @@ def test_odd_colour_modes_become_rgb():
     for mode in ("La", "RGBa", "PA", "RGBX", "HSV", "LAB", "YCbCr", "I;16B", "I;16L", "CMYK", "1", "F"):
         image = Image.new(mode, (4, 3))
         assert to_rgb(image).mode == "RGB", mode
+
+
+def test_odd_files_are_captioned_by_the_embedded_model():
+    """The whole way, as the issue measured it: open_image -> the processor -> a caption on the embedded GIT."""
+    from gitdemo import load_model, load_processor
+    from gitdemo.pipeline import run
+
+    model, processor = load_model(), load_processor()
+    files = {"PSD": psd(), "SPIDER": encode(as_mode("F"), "SPIDER"), "ICO": ico(broken_largest=True),
+             "TIFF I;16": encode(as_mode("I;16"), "TIFF"), "JPEG CMYK": encode(as_mode("CMYK"), "JPEG"),
+             "DDS": encode(picture().convert("RGBA"), "DDS"),
+             **({"HEIC": encode(picture(), "HEIF")} if images.HEIF else {}),
+             **({"AVIF": encode(picture(), "AVIF")} if features.check("avif") else {})}
+    for name, data in files.items():
+        result = run(model, processor, [open_image(data)], max_new_tokens=8)
+        assert result.text.strip(), name

@@ -178,3 +178,12 @@ def test_an_unexpected_decoder_error_is_a_sentence_logged_once_without_the_name(
                 read_frames(path, 6)
     assert len([r for r in caplog.records if r.name == "gitdemo.io"]) == 1
     assert "secret" not in caplog.text
+
+
+def test_a_codec_ffmpeg_cannot_decode_is_a_sentence(tmp_path):
+    """A Matroska file whose codec id no decoder knows (the H.264 id overwritten in place)."""
+    data = encode(tmp_path / "clip.mkv", numbered(6)).read_bytes()
+    assert data.count(b"V_MPEG4/ISO/AVC") == 1
+    (tmp_path / "odd.mkv").write_bytes(data.replace(b"V_MPEG4/ISO/AVC", b"V_QQQQQ/ISO/QQQ"))
+    with pytest.raises(InputError, match="video codec .* this server cannot decode"):
+        read_frames(tmp_path / "odd.mkv", 6)

@@ -52,36 +52,45 @@ def tiny_git_dir(tmp_path_factory, bert_tokenizer_dir) -> Path:
 
 
 # ----------------------------------------------------------------------------- the app, as a user starts it
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """`python app.py` in a subprocess (offline: HF_HUB_OFFLINE=1, so the embedded model is the default),
-    polled until it serves. Yields (url, log_path, process); the log is shown if it does not come up."""
+def launch_app(tmp: Path, **extra_env):
+    """Start `python app.py` as a user would (offline, its temp and examples folders under `tmp`, `extra_env`
+    on top) and wait until it serves. Returns (url, log_path, process); stop it with `stop_app`."""
     from gitdemo.io.assets import EMBEDDED_GIT
 
     if not os.environ.get("GITDEMO_EMBEDDED_MODEL") and not (EMBEDDED_GIT / "config.json").is_file():
         pytest.fail(f"The app tests need the embedded Shapes model in {EMBEDDED_GIT}.")
-    tmp = tmp_path_factory.mktemp("app")
     port = free_port()
     env = dict(os.environ, PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", HF_HUB_OFFLINE="1",
                GRADIO_ANALYTICS_ENABLED="False", GRADIO_EXAMPLES_CACHE=str(tmp / "examples_cache"),
                GRADIO_TEMP_DIR=str(tmp / "gradio_tmp"), OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
-               PYTHONUNBUFFERED="1")
+               PYTHONUNBUFFERED="1", **extra_env)
     env.pop("GITDEMO_DEFAULT_MODEL", None)
     env.pop("GITDEMO_LOCAL_MODELS", None)  # the public default: local folders refused
-    log = open(tmp / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log_path = tmp / "app.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     if not wait_serving(url, proc, timeout=180):
         proc.kill()
-        log.close()
-        pytest.fail(f"app.py did not start:\n{(tmp / 'app.log').read_text()[-4000:]}")
-    yield url, tmp / "app.log", proc
+        pytest.fail(f"app.py did not start:\n{log_path.read_text()[-4000:]}")
+    return url, log_path, proc
+
+
+def stop_app(proc) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """`python app.py` in a subprocess (offline: HF_HUB_OFFLINE=1, so the embedded model is the default),
+    polled until it serves. Yields (url, log_path, process); the log is shown if it does not come up."""
+    server = launch_app(tmp_path_factory.mktemp("app"))
+    yield server
+    stop_app(server[2])
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,9 @@ before each wanted timestamp and decode forward to it, so a 10-minute video cost
 decoded frames, not 18,000. If seeking fails (no timestamps, a demuxer that cannot seek) the
 clip is decoded front to back after all. `VideoFrames.decoded` counts the frames decoded.
 
+A variable-frame-rate clip (phones record these) is read the same way: a frame's index is its
+time x the average rate, so the frames are spread evenly in time, and `indices` count at that rate.
+
 Frames come back upright (the display-matrix rotation of phone videos is applied) and no larger
 than `max_side` pixels on their long side (1024 by default: the processor shrinks them to 224
 or 480 anyway, and six 4K frames would cost 150 MB).
@@ -25,6 +28,8 @@ from dataclasses import dataclass
 from PIL import Image
 
 from ..errors import InputError
+from ..lang import say
+from .images import log_unexpected, reason
 
 SEEK_FACTOR = 4  # seek only when the clip has more than SEEK_FACTOR x num_frames frames
 MIN_SEEK_GAP = 16  # a target fewer frames ahead than this is reached by decoding forward
@@ -51,22 +56,40 @@ def frame_indices(total: int, num_frames: int) -> list[int]:
     return [min(total - 1, math.floor((i + 0.5) * total / num_frames)) for i in range(num_frames)]
 
 
+def _name(path) -> str:
+    return f"'{os.path.basename(os.fspath(path))}'"
+
+
+def _no_frames(path) -> InputError:
+    return InputError(say("{name} has a video stream, but no frame of it decodes: it is empty or damaged. Export "
+                          "the clip again.", name=_name(path)))
+
+
 def _open(path):
     import av
 
     if not os.path.isfile(path):
-        raise InputError(f"No video file at {path}.")
+        raise InputError(say("No video file at {path}.", path=os.fspath(path)))
     if os.path.getsize(path) == 0:
-        raise InputError(f"'{os.path.basename(path)}' is empty (0 bytes); upload the video again.")
+        raise InputError(say("{name} is empty (0 bytes); upload the video again.", name=_name(path)))
     try:
         container = av.open(os.fspath(path))
-    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"'{os.path.basename(path)}' is not a video file that can be read, or it is "
-                         f"damaged (try an MP4, WebM or GIF).") from exc
+    except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(say("{name} is not a video file that can be read, or it is damaged (try an MP4, WebM or "
+                             "GIF).", name=_name(path))) from exc
     if not container.streams.video:
+        audio = bool(container.streams.audio)
         container.close()
-        raise InputError(f"'{os.path.basename(path)}' has no video stream (is it an audio file?).")
+        if audio:
+            raise InputError(say("{name} has no video stream (is it an audio file?).", name=_name(path)))
+        raise InputError(say("{name} holds no video frames (was the recording empty?); record or export the clip "
+                             "again.", name=_name(path)))
     stream = container.streams.video[0]
+    if stream.codec_context is None or not stream.codec_context.is_decoder:  # a codec this FFmpeg cannot decode
+        codec = getattr(stream.codec_context, "name", None) or "unknown"
+        container.close()
+        raise InputError(say("{name} uses a video codec ({codec}) this server cannot decode; export it as an MP4 "
+                             "(H.264) and upload that.", name=_name(path), codec=codec))
     stream.thread_type = "AUTO"
     return container, stream
 
@@ -136,18 +159,38 @@ def _read_sequential(path, wanted: list[int], max_side: int):
                     break
         except Exception:  # noqa: BLE001 - a corrupt tail: keep what decoded before it
             if decoded == 0:
-                raise InputError(f"'{os.path.basename(path)}' has a video stream, "
-                                 f"but no frame of it decodes.") from None
+                raise _no_frames(path) from None
     return found, decoded
 
 
 def read_frames(path: str | os.PathLike, num_frames: int, max_side: int = 1024) -> VideoFrames:
-    """`num_frames` frames spread evenly over the clip at `path` (any format FFmpeg reads, GIF included)."""
+    """`num_frames` frames spread evenly over the clip at `path` (any format FFmpeg reads, GIF included).
+
+    Every failure is an InputError with a sentence; a decoder error no damaged file should cause is
+    also logged once (without the file's name)."""
     import av
 
     if num_frames < 1:
         raise InputError(f"num_frames must be at least 1, got {num_frames}.")
     path = os.fspath(path)
+    try:
+        return _read(path, num_frames, max_side)
+    except InputError:
+        raise
+    except MemoryError as exc:
+        raise InputError(say("{name} needs more memory to decode than the server can spare; downscale it and try "
+                             "again.", name=_name(path))) from exc
+    except Exception as exc:  # noqa: BLE001 - every decoder failure becomes a sentence
+        if not isinstance(exc, (av.FFmpegError, OSError, ValueError, EOFError)):
+            log_unexpected("video", exc)
+        raise InputError(say("{name} could not be decoded ({reason}); the file may be truncated or damaged: upload "
+                             "it again, or export it as an MP4 (H.264).", name=_name(path),
+                             reason=reason(exc))) from exc
+
+
+def _read(path: str, num_frames: int, max_side: int) -> VideoFrames:
+    import av
+
     container, stream = _open(path)
     with container:
         fps = float(stream.average_rate or stream.guessed_rate or 0) or None
@@ -182,7 +225,7 @@ def read_frames(path: str | os.PathLike, num_frames: int, max_side: int = 1024) 
             found, more = _read_sequential(path, wanted, max_side)
             decoded += more
     if not found or total == 0:
-        raise InputError(f"'{os.path.basename(path)}' has a video stream, but no frame of it decodes.")
+        raise _no_frames(path)
     notes = []
     if total < num_frames:
         notes.append(f"The clip has only {total} frame(s); each is repeated to make the {num_frames} "

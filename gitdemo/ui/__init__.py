@@ -50,7 +50,7 @@ def _examples_fingerprint() -> str:
 def build_demo():
     import gradio as gr
 
-    from . import faithful, registry
+    from . import faithful, registry, retention
     from .i18n import plain_headers, tr, wire_language
     from .patch_api import register_api
     from .sessions import lazy_session_configs
@@ -59,7 +59,8 @@ def build_demo():
     lazy_session_configs()  # a class of thirty: new sessions start without building every block's config
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", os.path.join(".gradio", "cached_examples", _examples_fingerprint()))
     offline = "" if registry.hub_online() else OFFLINE
-    with gr.Blocks(title="gitdemo: how GIT looks at images", analytics_enabled=False) as demo:
+    with gr.Blocks(title="gitdemo: how GIT looks at images", analytics_enabled=False,
+                   delete_cache=retention.delete_cache()) as demo:  # visitors' files: GITDEMO_UPLOAD_RETENTION_S
         gr.Markdown(tr("# gitdemo: see where an image-to-text model looks"), elem_id="app-title")
         gr.Markdown(tr("GIT (Microsoft's Generative Image-to-text Transformer), run by our own readable PyTorch code. "
                        "Caption a picture, ask about it, describe a video, then click any generated word to see its "
@@ -101,12 +102,13 @@ def launch_options() -> dict:
 
 def serve(demo=None):
     """Queue, warm the default models in the background (`warm`), and launch (what `python app.py` does)."""
-    from . import warm
+    from . import retention, warm
     from .registry import compute_slots
 
     demo = demo or build_demo()
     demo.queue(default_concurrency_limit=compute_slots(), max_size=128)
     warm.start()
+    retention.start()  # what delete_cache leaves: share-link states, emptied folders
     return demo.launch(**launch_options())
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
+import traceback
 from dataclasses import dataclass
 from typing import Callable
 
@@ -96,14 +98,26 @@ def decoding_controls(key: str, max_new_tokens: int | None = None) -> DecodingCo
 
 # ----------------------------------------------------------------------------- errors
 def _as_gr_error(exc: Exception) -> gr.Error:
+    """The sentence for the visitor. Gradio would print each gr.Error's traceback (its message names the file,
+    the question) to the server's log: `print_exception=False`; the unexpected ones are logged here instead."""
     if isinstance(exc, gr.Error):
         exc.message = say(exc.message) if isinstance(exc.message, str) else exc.message
+        exc.print_exception = False
         return exc
-    if isinstance(exc, GitDemoError):
-        return gr.Error(say(registry.scrub(str(exc))))  # the sentences without names or numbers are translated
-    log.exception("unexpected error in the app")
+    if isinstance(exc, GitDemoError):  # the sentences without names or numbers are translated
+        return gr.Error(say(registry.scrub(str(exc))), print_exception=False)
+    _log_unexpected(exc)
     return gr.Error(say("Something went wrong on the server ({kind}). Try again, or try another input; the app keeps "
-                        "running.", kind=type(exc).__name__))
+                        "running.", kind=type(exc).__name__), print_exception=False)
+
+
+def _log_unexpected(exc: Exception) -> None:
+    """Where it failed (type, files and lines), not what it said: an exception's message can quote a visitor's
+    file name or question. The whole traceback, message included, only at debug level."""
+    frames = traceback.extract_tb(exc.__traceback__)[-4:]
+    where = " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(frames))
+    log.error("unexpected error in the app: %s at %s", type(exc).__name__, where)
+    log.debug("unexpected error in the app", exc_info=exc)
 
 
 def guard(fn: Callable) -> Callable:

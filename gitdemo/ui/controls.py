@@ -106,12 +106,12 @@ def _as_gr_error(exc: Exception) -> gr.Error:
         return exc
     if isinstance(exc, GitDemoError):  # the sentences without names or numbers are translated
         return gr.Error(say(registry.scrub(str(exc))), print_exception=False)
-    _log_unexpected(exc)
+    log_unexpected(exc)
     return gr.Error(say("Something went wrong on the server ({kind}). Try again, or try another input; the app keeps "
                         "running.", kind=type(exc).__name__), print_exception=False)
 
 
-def _log_unexpected(exc: Exception) -> None:
+def log_unexpected(exc: Exception) -> None:
     """Where it failed (type, files and lines), not what it said: an exception's message can quote a visitor's
     file name or question. The whole traceback, message included, only at debug level."""
     frames = traceback.extract_tb(exc.__traceback__)[-4:]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import logging
 import os
 import threading
 import time
@@ -29,9 +28,7 @@ from ..explain.views import Exploration
 from ..lang import say
 from ..pipeline import inputs as pipeline_inputs
 from . import gpu, registry
-from .controls import open_images, open_video
-
-log = logging.getLogger(__name__)
+from .controls import log_unexpected, open_images, open_video
 
 
 def source() -> str:
@@ -176,7 +173,7 @@ def ensure_trace(expl: Exploration | None, progress=None) -> None:
         expl.rollout_error = registry.scrub(str(exc))
         return
     except Exception as exc:  # noqa: BLE001 - a failed view falls back to raw attention; the server lives on
-        log.exception("the teacher-forced pass failed")
+        log_unexpected(exc)
         expl.rollout_error = say("the teacher-forced pass failed ({error}).", error=type(exc).__name__)
         return
     expl.rollout = full.rollout
@@ -210,7 +207,7 @@ def ensure_relevancy(expl: Exploration | None, progress=None) -> None:
         expl.relevancy_error = registry.scrub(str(exc))
         return
     except Exception as exc:  # noqa: BLE001 - a failed view falls back to raw attention; the server lives on
-        log.exception("relevancy failed")
+        log_unexpected(exc)
         expl.relevancy_error = say("the backward pass failed ({error}).", error=type(exc).__name__)
         return
     expl.relevancy, expl.relevancy_error = maps, ""

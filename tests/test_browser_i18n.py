@@ -76,8 +76,7 @@ def _visible_after_sync(page, locale: str, tries: int = 20) -> list[str]:
 
 
 def _pick_model(page, elem_id: str, name_part: str) -> None:
-    page.click(f"#{elem_id} input")
-    page.get_by_role("option").filter(has_text=name_part).first.click()
+    page.locator(f"#{elem_id} label").filter(has_text=name_part).first.click()
 
 
 def _caption_run(page) -> dict[str, str]:

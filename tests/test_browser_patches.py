@@ -57,16 +57,14 @@ def test_compare_tab_two_models_one_scale(browser_page):  # noqa: F811
                            "document.querySelector('#compare-caption').innerText.includes('ONE colour scale')",
                            timeout=TIMEOUT)
     assert page.input_value("#compare-text-b textarea").strip()
-    page.wait_for_function("() => document.querySelector('#compare-word input').value === 'green'", timeout=TIMEOUT)
-    word = page.locator("#compare-word input")
-    word.click()
-    page.get_by_role("option", name="circle").click()
+    page.wait_for_function("() => document.querySelector('#compare-word textarea, #compare-word input').value === "
+                           "'green'", timeout=TIMEOUT)
+    page.locator("#compare-words").get_by_label("circle", exact=True).check()  # a radio: keyboard and readers
     page.wait_for_function("() => document.querySelector('#compare-caption').innerText.includes(\"'circle'\")",
                            timeout=TIMEOUT)
     _shot(page, "compare")
     # the same model twice, exact against int8: both answers, each side's precision, and how far they agree
-    page.locator("#compare-model-b input").click()
-    page.get_by_role("option", name="Shapes (embedded, works offline)", exact=True).click()
+    page.locator("#compare-model-b").get_by_label("Shapes (embedded, works offline)", exact=True).check()
     page.locator("#compare-precision-a").get_by_text("exact (fp32)", exact=True).click()
     page.locator("#compare-precision-b").get_by_text("int8 (fast, CPU)", exact=True).click()
     page.click("#compare-run")

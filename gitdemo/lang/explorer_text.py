@@ -45,6 +45,7 @@ EXPLORER_TEXT: dict[str, tuple[str, str]] = {
     "{title}: {rows} x {cols} patches; arrow keys move, Enter hides or shows a patch.": (
         "{title}: {rows} × {cols} رقعة؛ مفاتيح الأسهم للتنقل، وEnter لإخفاء رقعة أو إظهارها.",
         "{title}:{rows} x {cols} 个图块;方向键移动,Enter 隐藏或显示图块。"),
+    "'{word}' is not in this answer.": ("'{word}' ليست في هذه الإجابة.", "'{word}' 不在这个回答里。"),
 }
 
 __all__ = ["EXPLORER_TEXT"]

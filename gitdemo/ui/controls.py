@@ -46,8 +46,10 @@ def image_upload(elem_id: str) -> ImageUpload:
     return ImageUpload(label=tr("Image"), type="filepath", sources=["upload", "clipboard"], elem_id=elem_id, height=320)
 
 
-def model_picker(task: str, elem_id: str) -> gr.Dropdown:
-    return gr.Dropdown(choices(registry.dropdown_choices(task)), value=registry.default_model(task), label=tr("Model"),
+def model_picker(task: str, elem_id: str) -> gr.Radio:
+    """The tab's models as radio buttons: native inputs a screen reader and a keyboard operate (Gradio's
+    dropdowns are not, gradio issues 10532 and 12855)."""
+    return gr.Radio(choices(registry.dropdown_choices(task)), value=registry.default_model(task), label=tr("Model"),
                        info=tr("The Shapes model is small, offline and trained on the synthetic scenes; the Microsoft "
                             "checkpoints download on first use."), elem_id=elem_id)
 

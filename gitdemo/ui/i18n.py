@@ -95,6 +95,8 @@ TABLE: dict[str, tuple[str, str]] = {
     "Answer of model A": ("إجابة النموذج أ", "模型 A 的回答"),
     "Answer of model B": ("إجابة النموذج ب", "模型 B 的回答"),
     "Word to compare": ("الكلمة المراد مقارنتها", "要比较的词"),
+    "Empty: the first word both answers share.": ("فارغ: أول كلمة تشترك فيها الإجابتان.", "留空:两个回答共有的第一个词。"),
+    "Words of the two answers: pick one": ("كلمات الإجابتين: اختر واحدة", "两个回答中的词:选一个"),
     "Comparison data, as the API returns it (JSON)": ("بيانات المقارنة كما تعيدها الواجهة البرمجية (JSON)",
                                                       "比较数据,与 API 返回的相同(JSON)"),
     "Comparison": ("المقارنة", "比较"),

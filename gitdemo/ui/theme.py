@@ -40,6 +40,8 @@ CSS = """
 .prose code, .json-holder .value, .json-holder .string { color: inherit !important; }
 .figure-caption { font-size: 0.95em; }
 .show-api, footer a, footer button { color: var(--body-text-color-subdued) !important; }
+button[role=tab].selected { color: var(--block-label-text-color) !important; }
+.json-holder .key { color: inherit !important; }
 :focus-visible { outline: 3px solid var(--color-accent, #4338ca) !important; outline-offset: 2px; }
 /* reflow at 320 CSS px (WCAG 1.4.10): nothing wider than the screen */
 .gradio-container { overflow-wrap: anywhere; }

@@ -15,6 +15,7 @@ are relative to an even spread (1 = even).
 from __future__ import annotations
 
 import gradio as gr
+import numpy as np
 
 from ... import viz
 from ...explain.compare import agreement, default_word, find_token, shared_scale, words
@@ -113,11 +114,11 @@ def draw(state: dict, word: str | None):
         fig = viz.heatmap(side["picture"], rel, side["tokens"][i], 0.5, "viridis", "x even spread", vmin=0.0,
                           vmax=vmax, title=f"{key.upper()}: '{side['tokens'][i].strip()}' ({side['model']}, "
                                            f"{side['precision']})")
-        figs.append(fig.image)
         r, c = divmod(int(rel.argmax()), rel.shape[1])
         lines.append(say("**{side}** ({name}): {grid} patches; its peak, at row {row}, column {col}, gets {peak} x "
                          "an even share.", side=key.upper(), name=name, grid=f"{rel.shape[0]} x {rel.shape[1]}",
                          row=r + 1, col=c + 1, peak=f"{rel.max():.1f}"))
+        figs.append(fig.image)
     data["agreement"] = agreement(a["text"], b["text"], a["tokens"], b["tokens"], a["probs"], b["probs"], ia, ib,
                                   ra, rb)
     lines.append(_agreement_line(data["agreement"], word, ra, rb))
@@ -142,12 +143,28 @@ def compare(image, model_a=None, model_b=None, question="", word="", precision_a
 
 
 def word_menu(state):
-    """The word menu after a comparison: the words of both answers, the shown one selected."""
+    """(the word box, the word picker) after a comparison: the words of both answers, the shown one selected."""
     if not state:
-        return gr.update()
+        return gr.update(), gr.update()
     choices = words(state["a"]["tokens"], state["b"]["tokens"])
     word = state.get("word") or ""
-    return gr.update(choices=choices if word in choices or not word else choices + [word], value=word)
+    return word, gr.update(choices=choices if word in choices or not word else choices + [word], value=word or None)
+
+
+def alt_texts(data):
+    """Each heatmap's text alternative, with its numbers (set after the API's outputs, which stay plain images)."""
+    out = []
+    for key in ("a", "b"):
+        side = (data or {}).get(key) or {}
+        grid = side.get("grid")
+        out.append(gr.update(alt_text=viz.html.describe_grid(np.asarray(grid), str(side.get("token") or "").strip())
+                             if grid is not None else say("'{word}' is not in this answer.", word=data.get("word"))))
+    return out
+
+
+def picked(state, word):
+    """A word picked from both answers: into the word box, and both maps redrawn."""
+    return (word or "", *redraw(state, word))
 
 
 def redraw(state, word):
@@ -166,10 +183,10 @@ def build() -> None:
                 image = controls.image_upload("compare-image")
                 question = gr.Textbox(label=tr("Question (optional: leave empty for captions)"), max_lines=2,
                                       elem_id="compare-question")
-                model_a = gr.Dropdown(model_choices(), value=da, label=tr("Model A"), elem_id="compare-model-a")
+                model_a = gr.Radio(model_choices(), value=da, label=tr("Model A"), elem_id="compare-model-a")
                 precision_a = gr.Radio(registry.precision_choices(), value=registry.AUTO,
                                        label=tr("Precision of model A"), elem_id="compare-precision-a")
-                model_b = gr.Dropdown(model_choices(), value=db, label=tr("Model B"), elem_id="compare-model-b")
+                model_b = gr.Radio(model_choices(), value=db, label=tr("Model B"), elem_id="compare-model-b")
                 precision_b = gr.Radio(registry.precision_choices(), value=registry.AUTO,
                                        label=tr("Precision of model B"), elem_id="compare-precision-b",
                                        info=tr("Pick the same model twice with two precisions (exact fp32 vs "
@@ -179,8 +196,11 @@ def build() -> None:
                 with gr.Row():
                     text_a = gr.Textbox(label=tr("Answer of model A"), interactive=False, elem_id="compare-text-a")
                     text_b = gr.Textbox(label=tr("Answer of model B"), interactive=False, elem_id="compare-text-b")
-                word = gr.Dropdown([], value=None, label=tr("Word to compare"), allow_custom_value=True,
-                                   elem_id="compare-word")
+                with gr.Row():
+                    word = gr.Textbox(label=tr("Word to compare"), max_lines=1, elem_id="compare-word",
+                                      info=tr("Empty: the first word both answers share."))
+                    pick = gr.Radio([], label=tr("Words of the two answers: pick one"), elem_id="compare-words",
+                                    elem_classes=["token-chips"])
                 with gr.Row():
                     heat_a = gr.Image(label=tr("Model A"), show_label=False, type="pil", format="png", interactive=False,
                                       buttons=["download"], elem_id="compare-heat-a")
@@ -193,6 +213,9 @@ def build() -> None:
     run_button.click(controls.guard(compare), [image, model_a, model_b, question, word, precision_a, precision_b],
                      [text_a, text_b, heat_a, heat_b, caption, data, state], api_name="compare",
                      concurrency_id=controls.GENERATE, concurrency_limit=registry.QUEUE_WORKERS,
-                     show_progress="minimal").then(word_menu, state, word, api_visibility="private")
-    word.input(controls.guard(redraw), [state, word], [heat_a, heat_b, caption, data], api_visibility="private",
+                     show_progress="minimal").then(word_menu, state, [word, pick], api_visibility="private")
+    data.change(alt_texts, data, [heat_a, heat_b], api_visibility="private", show_progress="hidden", queue=False)
+    word.submit(controls.guard(redraw), [state, word], [heat_a, heat_b, caption, data], api_visibility="private",
+                concurrency_id=controls.EXPLORE, show_progress="hidden", trigger_mode="always_last")
+    pick.input(controls.guard(picked), [state, pick], [word, heat_a, heat_b, caption, data], api_visibility="private",
                concurrency_id=controls.EXPLORE, show_progress="hidden", trigger_mode="always_last")

@@ -59,6 +59,11 @@ def mask_view(model=None, kind="image", question="", generated="a red circle", p
     return fig.image, fig.caption + " " + detail + "\n\n" + "\n".join(f"- {s}" for s in sentences)
 
 
+def alt_text(caption: str):
+    """The diagram's text alternative: its caption and one sentence per block (after the API's outputs)."""
+    return gr.update(alt_text=" ".join(str(caption or "").replace("**", "").replace("\n- ", " ").split()))
+
+
 def build() -> None:
     with gr.Tab(tr("Attention mask"), id="mask") as tab:
         gr.Markdown(tr("GIT reads one sequence: the image tokens first, then the text. Its mask says which position "
@@ -69,7 +74,7 @@ def build() -> None:
                        "result."))
         with gr.Row():
             with gr.Column(scale=1):
-                model = gr.Dropdown(choices(registry.dropdown_choices("mask")), value=registry.EMBEDDED, label=tr("Model"),
+                model = gr.Radio(choices(registry.dropdown_choices("mask")), value=registry.EMBEDDED, label=tr("Model"),
                                     elem_id="mask-model")
                 kind = gr.Radio(choices([("Image", "image"), ("Video", "video")]), value="image", label=tr("Input"),
                                 elem_id="mask-kind")
@@ -84,6 +89,7 @@ def build() -> None:
                 caption = gr.Markdown(elem_id="mask-caption")
     inputs = [model, kind, question, generated]
     run.click(controls.guard(mask_view), inputs, [image, caption], api_name="mask", concurrency_id=controls.EXPLORE)
+    caption.change(alt_text, caption, image, api_visibility="private", show_progress="hidden", queue=False)
     tab.select(controls.guard(mask_view), inputs, [image, caption], api_visibility="private",
                concurrency_id=controls.EXPLORE)
     for box in (question, generated):

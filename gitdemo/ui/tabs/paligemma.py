@@ -185,7 +185,7 @@ def _build_ready() -> None:
             image = controls.image_upload("paligemma-image")
             with gr.Group():
                 with gr.Row():
-                    task = gr.Dropdown(choices(TASK_CHOICES), value="caption", label=tr("Task"),
+                    task = gr.Radio(choices(TASK_CHOICES), value="caption", label=tr("Task"),
                                        elem_id="paligemma-task")
                     lang = gr.Textbox(value="en", label=tr("Language"), max_lines=1, elem_id="paligemma-lang",
                                       info=tr("caption / describe / answer: en, ar, zh, fr, de, es, … (follows the "
@@ -196,7 +196,7 @@ def _build_ready() -> None:
             prompt = gr.Textbox(value="caption en", label=tr("Prompt (built from the task, or type your own)"),
                                 max_lines=2, elem_id="paligemma-prompt",
                                 info=tr("Typed control tokens such as <image> are read as plain text."))
-            model = gr.Dropdown(choices(registry.dropdown_choices("paligemma")), value=registry.default_model("paligemma"),
+            model = gr.Radio(choices(registry.dropdown_choices("paligemma")), value=registry.default_model("paligemma"),
                                 label=tr("Model"), elem_id="paligemma-model",
                                 info=tr("Google's PaliGemma models are gated: they need HF_TOKEN and an accepted "
                                         "licence."))

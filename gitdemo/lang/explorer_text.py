@@ -46,6 +46,13 @@ EXPLORER_TEXT: dict[str, tuple[str, str]] = {
         "{title}: {rows} × {cols} رقعة؛ مفاتيح الأسهم للتنقل، وEnter لإخفاء رقعة أو إظهارها.",
         "{title}:{rows} x {cols} 个图块;方向键移动,Enter 隐藏或显示图块。"),
     "'{word}' is not in this answer.": ("'{word}' ليست في هذه الإجابة.", "'{word}' 不在这个回答里。"),
+    "Shapes scene": ("مشهد أشكال", "形状场景"),
+    "Shapes clip": ("مقطع أشكال", "形状短片"),
+    "Photo: a portrait of Grace Hopper in a navy uniform": ("صورة: غريس هوبر بزيّ البحرية",
+                                                           "照片:身穿海军制服的格蕾丝·霍珀肖像"),
+    "Photo: a close-up of an orange dahlia on a dark green background": (
+        "صورة: زهرة أضاليا برتقالية عن قرب على خلفية خضراء داكنة", "照片:深绿色背景上一朵橙色大丽花的特写"),
+    "(empty)": ("(فارغ)", "(空)"),
 }
 
 __all__ = ["EXPLORER_TEXT"]

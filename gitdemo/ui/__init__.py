@@ -97,7 +97,7 @@ def launch_options() -> dict:
     port = int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or 7860)
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME") or None, server_port=port, max_file_size="20mb",
                 allowed_paths=[str(ASSETS / "examples")], theme=theme.theme(), css=CSS + FIGURE_CSS + theme.CSS, show_error=False,
-                footer_links=["api", "gradio", "settings"], mcp_server=mcp_available(), i18n=i18n(), js=f"() => {{ ({RTL_JS})(); ({theme.A11Y_JS})(); }}")
+                footer_links=["api", "gradio", "settings"], mcp_server=mcp_available(), i18n=i18n(), js=f"() => {{ ({RTL_JS})(); {theme.page_js()}; }}")
 
 
 def serve(demo=None):

@@ -18,6 +18,11 @@ PHOTOS = {  # file name in assets/examples -> (package, path inside its data fol
     "flower.jpg": ("sklearn", "datasets/images/flower.jpg"),
 }
 
+PHOTO_WORDS = {  # what each photo shows, for its thumbnail's text alternative (translated in gitdemo.lang)
+    "grace_hopper.jpg": "Photo: a portrait of Grace Hopper in a navy uniform",
+    "flower.jpg": "Photo: a close-up of an orange dahlia on a dark green background",
+}
+
 
 def truth(folder: Path = FOLDER) -> dict:
     path = Path(folder) / "truth.json"
@@ -67,5 +72,5 @@ def paligemma_rows(model: str) -> list[list]:
     return rows
 
 
-__all__ = ["FOLDER", "PHOTOS", "truth", "scenes", "videos", "photos", "caption_rows", "vqa_rows",
+__all__ = ["FOLDER", "PHOTOS", "PHOTO_WORDS", "truth", "scenes", "videos", "photos", "caption_rows", "vqa_rows",
            "video_rows", "paligemma_rows"]

@@ -54,17 +54,35 @@ button[role=tab].selected { color: var(--block-label-text-color) !important; }
 """
 
 # A function, as Gradio's `launch(js=...)` takes it.
-A11Y_JS = """() => {
+A11Y_JS = """(ALT) => {
   const fix = () => {
     document.querySelectorAll('div.empty[aria-label]:not([role])').forEach((d) => d.setAttribute('role', 'img'));
     document.querySelectorAll('[id$="-status"]').forEach((s) => {
       if (!s.hasAttribute('aria-live')) { s.setAttribute('aria-live', 'polite'); s.setAttribute('role', 'status'); }
     });
-    document.querySelectorAll('.gallery button, [id$="-examples"] button').forEach((b) => {
-      if (b.innerText.trim() || b.getAttribute('aria-label')) return;
-      const img = b.querySelector('img');
-      const name = img && (img.getAttribute('alt') || (img.getAttribute('src') || '').split('/').pop().split('?')[0]);
-      if (name) b.setAttribute('aria-label', name);
+    // a text box whose <label> also holds a button (Copy) is labelled by that button, not by its title
+    document.querySelectorAll('textarea, input[type=text], input[type=number]').forEach((t) => {
+      if (t.getAttribute('aria-label') || (t.labels && [...t.labels].some((l) => l.control === t))) return;
+      const block = t.closest('label, .block');
+      const title = block && block.querySelector('[data-testid=block-info], [data-testid=block-label]');
+      if (title && title.innerText.trim()) t.setAttribute('aria-label', title.innerText.trim());
+    });
+    // example thumbnails: the picture's description (assets/examples/truth.json), in the page's language
+    const lang = (window.gitdemoLang ? window.gitdemoLang() : 'en').slice(0, 2);
+    document.querySelectorAll('[id$="-examples"] img, [id$="-examples"] video').forEach((m) => {
+      const file = (m.getAttribute('src') || '').split('?')[0].split('/').pop();
+      const say = ALT[file];
+      if (!say) return;
+      const text = say[lang] || say.en;
+      if (m.tagName === 'IMG' && m.getAttribute('alt') !== text) m.setAttribute('alt', text);
+      const cell = m.closest('td, button');
+      if (cell && cell.getAttribute('aria-label') !== text) cell.setAttribute('aria-label', text);
+    });
+    const blank = ALT.__empty__[lang] || ALT.__empty__.en;  // an empty example cell (a clip with no question)
+    document.querySelectorAll('[id$="-examples"] td[role=gridcell]').forEach((td) => {
+      if (!td.innerText.trim() && !td.querySelector('img, video') && td.getAttribute('aria-label') !== blank) {
+        td.setAttribute('aria-label', blank);
+      }
     });
   };
   let queued = false;
@@ -73,4 +91,33 @@ A11Y_JS = """() => {
   new MutationObserver(later).observe(document.body, {childList: true, subtree: true});
 }"""
 
-__all__ = ["theme", "CSS", "A11Y_JS"]
+def example_alt_texts() -> dict[str, dict[str, str]]:
+    """file name -> {"en", "ar", "zh"}: what each shipped example shows, for its thumbnail's text alternative
+    (the scene's caption, in the models' English, after a translated word for what it is)."""
+    from ..lang import say, use
+    from . import examples
+
+    out = {}
+    files = examples.truth().get("files", {})
+    for name, info in files.items():
+        kind = "Shapes clip" if info.get("kind") == "video" else "Shapes scene"
+        out[name] = {lang: _in(lang, say, use, kind) + ": " + info.get("caption", name) for lang in ("en", "ar", "zh")}
+    for name, words in examples.PHOTO_WORDS.items():
+        out[name] = {lang: _in(lang, say, use, words) for lang in ("en", "ar", "zh")}
+    out["__empty__"] = {lang: _in(lang, say, use, "(empty)") for lang in ("en", "ar", "zh")}
+    return out
+
+
+def _in(lang, say, use, text):
+    with use(lang):
+        return say(text)
+
+
+def page_js() -> str:
+    """The accessibility script, called with the examples' text alternatives."""
+    import json
+
+    return f"({A11Y_JS})({json.dumps(example_alt_texts(), ensure_ascii=False)})"
+
+
+__all__ = ["theme", "CSS", "A11Y_JS", "page_js", "example_alt_texts"]

@@ -40,8 +40,10 @@ class ImageUpload(gr.Image):
 
 
 def image_upload(elem_id: str) -> ImageUpload:
-    """The image input of every tab (upload or paste; the app opens the file itself)."""
-    return ImageUpload(label=tr("Image"), type="filepath", sources=["upload", "clipboard"], elem_id=elem_id, height=320)
+    """The image input of every tab: upload, the camera (in a secure context: https or localhost) or paste;
+    the app opens the file itself."""
+    return ImageUpload(label=tr("Image"), type="filepath", sources=["upload", "webcam", "clipboard"], elem_id=elem_id,
+                       height=320)
 
 
 def model_picker(task: str, elem_id: str) -> gr.Dropdown:

@@ -160,7 +160,7 @@ class Rooms:
     def _sweep(self) -> None:
         now = self.clock()
         for code in [c for c, r in self._rooms.items() if r.expires <= now]:
-            del self._rooms[code]
+            self._rooms.pop(code).posts.clear()
 
     def _check_client(self, client: str | None) -> None:
         times = self._fails.get(client or "")
@@ -266,7 +266,10 @@ class Rooms:
         with self._lock:
             room = self._room(code, client, teacher_key=teacher_key or "")
             del self._rooms[room.code]
-            return len(room.posts)
+            n = len(room.posts)
+            room.posts.clear()  # gone now, even while a request still holds the room
+            room.nbytes, room.version = 0, room.version + 1
+            return n
 
     def expires_in(self, code) -> float:
         with self._lock:

@@ -61,9 +61,14 @@ def check(room) -> None:
     joined(room)
 
 
+def _result(payload) -> bool:
+    """A generation's finished JSON (not `gr.skip()`, which is a dict too)."""
+    return isinstance(payload, dict) and "__type__" not in payload and "tokens" in payload
+
+
 def post(room, image, payload, crop: bool = True, task: str = "caption"):
     """Post a finished result to the room when joined; returns the payload with `room_post` (or `room_error`)."""
-    if not isinstance(payload, dict) or not normalise_code(room):
+    if not _result(payload) or not normalise_code(room):
         return payload
     session, client = who()
     try:
@@ -79,7 +84,7 @@ def posting(room, image, updates, task: str):
     """A GIT tab's stream of (text, payload) updates, its final payload posted to the room."""
     check(room)
     for text, payload in updates:
-        yield text, post(room, image, payload, task=task) if isinstance(payload, dict) else payload
+        yield text, post(room, image, payload, task=task) if _result(payload) else payload
 
 
 # ----------------------------------------------------------------------------- the endpoints

@@ -16,7 +16,6 @@ import sys
 
 import gradio as gr
 
-from ..lang import say
 from ..serving.rooms import ROOMS, RoomError, normalise_code, shown_code, thumbnail
 from .controls import guard
 from .i18n import tr
@@ -131,11 +130,5 @@ def register_api() -> None:
     buttons[3].click(guard(room_close), [code, key], out, api_name="room_close", **common)
 
 
-def message(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, RoomError) else say("Something went wrong on the server ({kind}). Try again, "
-                                                           "or try another input; the app keeps running.",
-                                                           kind=type(exc).__name__)
-
-
 __all__ = ["BOXES", "room_input", "who", "joined", "check", "post", "posting", "room_open", "room_wall",
-           "room_withdraw", "room_close", "register_api", "message"]
+           "room_withdraw", "room_close", "register_api"]

@@ -81,7 +81,7 @@ def decoding_controls(key: str, max_new_tokens: int | None = None) -> DecodingCo
     if max_new_tokens is not None:
         d.max_new_tokens = max_new_tokens
     precision = precision_picker(key)  # under the model picker, outside the folded decoding settings
-    with gr.Accordion(tr("Decoding"), open=False):
+    with gr.Accordion(tr("Decoding"), open=False, elem_classes=["presenter-hide"]):
         mode = gr.Radio(choices((m, m) for m in DECODING), value=d.mode, label=tr("Decoding"),
                         info=tr("greedy: the likeliest token each step (streams); beam: keeps several candidates and "
                              "shows the best at the end; sampling: draws tokens at random (streams)."),
@@ -204,7 +204,7 @@ def _updates(updates, extra: dict, name: str, notice):
 def result_column(key: str, label: str, lines: int, rows: list, inputs: list, example_fn: Callable):
     """The text box, the JSON the API returns, and the cached examples (greedy) of a generation tab."""
     text = gr.Textbox(label=tr(label), lines=lines, interactive=False, buttons=["copy"], elem_id=f"{key}-text")
-    with gr.Accordion(tr("Attention data, as the API returns it (JSON)"), open=False):
+    with gr.Accordion(tr("Attention data, as the API returns it (JSON)"), open=False, elem_classes=["presenter-hide"]):
         data = gr.JSON(label=tr("Attention data"), elem_id=f"{key}-json")
     gr.Examples(rows, inputs, [text, data], fn=guard(example_fn), cache_examples=True, cache_mode="lazy",
                 label=tr("Examples (results cached after first use; greedy decoding)"), api_visibility="private",

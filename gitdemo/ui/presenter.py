@@ -7,16 +7,14 @@ enlarges: every text (through Gradio's own size variables), the tokens, the figu
 """
 from __future__ import annotations
 
-import json
-
 import gradio as gr
 
 from .i18n import tr
 
 SWITCH_ID = "presenter-switch"
 # the advanced controls a lesson does not need on the projector (folded accordions are found by what they hold)
+# (the folded decoding settings and JSON panels carry the class `presenter-hide`, set where they are built)
 HIDDEN = ("[id$='-precision']", "#paligemma-folder", "footer", ".presenter-hide")
-HOLDERS = ("-decoding", "-json")  # an accordion that holds one of these (by elem_id ending) is hidden
 
 CSS = """
 body.presenter .gradio-container {
@@ -30,7 +28,7 @@ body.presenter .gradio-container {
   max-width: 100% !important; font-size: 22px;
 }
 body.presenter .gradio-container .prose, body.presenter .gradio-container .prose * { color: #000; }
-body.presenter .presenter-hidden { display: none !important; }
+HIDE { display: none !important; }
 body.presenter .token-chips label { font-size: 24px !important; padding: 6px 16px !important; }
 body.presenter .gradio-container img { max-height: none !important; }
 body.presenter [data-testid="image"] { min-height: 420px; }
@@ -41,18 +39,10 @@ body.presenter .wall-grid { grid-template-columns: repeat(auto-fill, minmax(220p
 .room-code-text { font-size: 64px; font-weight: 800; letter-spacing: 0.08em; font-family: ui-monospace, monospace;
   color: #000; }
 #presenter-switch { max-width: 360px; }
-"""
+""".replace("HIDE", ", ".join(f"body.presenter {h}" for h in HIDDEN))
 
 JS = """() => {
-  const hidden = %s, holders = %s;
-  const mark = () => {
-    document.querySelectorAll(hidden.join(',')).forEach(e => e.classList.add('presenter-hidden'));
-    holders.forEach(end => document.querySelectorAll(`[id$='${end}']`).forEach(e => {
-      const acc = e.closest('.block:has(> .label-wrap), [class*=accordion]');
-      if (acc) acc.classList.add('presenter-hidden');
-    }));
-  };
-  window.gitdemoPresent = (on) => { if (on) mark(); document.body.classList.toggle('presenter', !!on); };
+  window.gitdemoPresent = (on) => document.body.classList.toggle('presenter', !!on);
   const wanted = ['1', 'true', 'on', 'yes'].includes(
     (new URLSearchParams(window.location.search).get('presenter') || '').toLowerCase());
   if (!wanted) return;
@@ -65,7 +55,7 @@ JS = """() => {
       if (box && !box.checked) box.click();
     }
   }, 200);
-}""" % (json.dumps(HIDDEN), json.dumps(HOLDERS), SWITCH_ID)
+}""" % SWITCH_ID
 
 
 def together(*scripts: str) -> str:

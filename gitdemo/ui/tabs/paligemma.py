@@ -216,7 +216,8 @@ def _build_ready() -> None:
                                 buttons=["copy"], elem_id="paligemma-answer")
             boxes = gr.AnnotatedImage(label=tr("Boxes and masks"), elem_id="paligemma-boxes")
             loc_note = gr.Markdown(tr(LOC_EXPLANATION), elem_id="paligemma-loc")
-            with gr.Accordion(tr("Result data, as the API returns it (JSON)"), open=False):
+            with gr.Accordion(tr("Result data, as the API returns it (JSON)"), open=False,
+                              elem_classes=["presenter-hide"]):
                 data = gr.JSON(label=tr("Result"), elem_id="paligemma-json")
     rows = examples.paligemma_rows(registry.EMBEDDED_PALI) if registry.embedded_folder() else []
     if rows:  # cached like the other tabs: run once on first click, then served from the cache

@@ -24,7 +24,7 @@ body.presenter .gradio-container {
   --section-header-text-size: 22px; --prose-text-size: 22px; --prose-header-text-weight: 700;
   --body-text-color: #000; --body-text-color-subdued: #1f1f1f; --block-info-text-color: #1f1f1f;
   --block-label-text-color: #000; --block-title-text-color: #000; --input-placeholder-color: #3f3f46;
-  --block-border-color: #18181b; --border-color-primary: #18181b; --background-fill-primary: #fff;
+  --block-border-color: #52525b; --background-fill-primary: #fff;
   max-width: 100% !important; font-size: 22px;
 }
 body.presenter .gradio-container .prose, body.presenter .gradio-container .prose * { color: #000; }

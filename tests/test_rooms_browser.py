@@ -125,6 +125,12 @@ def test_a_teacher_and_three_students(app_url):
                                   timeout=TIMEOUT)
         assert sorted(_wall_texts(teacher, 2)) == left
 
+        # the private teacher link opens the same wall, on the Class tab, on another device
+        elsewhere = open_page("/" + _text(teacher, "room-teacher-link").split("/", 3)[3])
+        elsewhere.wait_for_function("() => document.querySelector('#class-button').getAttribute('aria-selected') "
+                                    "=== 'true'", timeout=TIMEOUT)
+        assert sorted(_wall_texts(elsewhere, 2)) == left
+
         # a second room (another teacher) sees none of it
         other = students[2]
         _class_tab(other)
@@ -175,4 +181,48 @@ def test_presenter_mode_at_projector_sizes(app_url, size):
         page.screenshot(path=str(SHOTS / f"presenter-{w}x{h}.png"))
         page.click("#presenter-switch input")  # the switch turns it off again
         page.wait_for_function("() => !document.body.classList.contains('presenter')")
+    assert not leaked, leaked
+
+
+CLASS_TEXTS_JS = """() => Array.from(document.querySelectorAll(
+  '#class [data-testid=block-info], #class [data-testid=block-label], #class button, #class .label-wrap span, '
+  + '#class .prose, #class label span, #room-counts p, #room-counts caption, #room-counts th, #room-wall > p, '
+  + '#room-code-big'))
+  .filter(e => e.offsetParent !== null && !e.closest('#room-word'))
+  .map(e => e.innerText.trim()).filter(t => t)"""
+
+
+@pytest.mark.parametrize("locale", ["ar", "zh-CN"])
+def test_the_class_tab_in_arabic_and_chinese_and_for_axe(app_url, locale):
+    """Every text of the Class tab and its wall in the page's language (the model's words excepted), and axe-core
+    finds nothing on the tab with a wall of posts."""
+    from axe_playwright_python.sync_playwright import Axe
+    from test_browser_i18n import SCRIPT, english_left
+
+    from gitdemo.bench.classroom import Student, _defaults
+
+    leaked: list[str] = []
+    with browser(app_url, leaked) as open_page:
+        page = open_page(locale=locale)
+        page.wait_for_function("s => new RegExp('[' + s + ']').test(document.querySelector('#app-title').innerText)",
+                               arg=SCRIPT[locale], timeout=TIMEOUT)
+        page.locator("#class-button").click()
+        page.click("#room-open")
+        page.wait_for_function("() => document.querySelector('#room-code-big').innerText.includes('-')")
+        code = _text(page, "room-student-link").split("?room=")[1]
+        student = Student(app_url, "git", _defaults(app_url, "git", None))
+        try:
+            student.ask(str(EXAMPLES / PICTURES[0]), room=code)
+        finally:
+            student.close()
+        _wall_texts(page, 1)
+        page.locator("#room-word label").nth(1).click()  # a word: the legend and the maps' line
+        page.wait_for_selector("#room-wall .wall-legend")
+        texts = page.evaluate(CLASS_TEXTS_JS)
+        assert texts and not english_left(texts, locale), english_left(texts, locale)
+        alt = page.locator("#room-wall figure img").first.get_attribute("alt")
+        assert english_left([alt.split("“")[0]], locale) == []  # the alt text too (its quoted words are the model's)
+        violations = Axe().run(page, context="#class").response["violations"]
+        assert not violations, [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+        page.click("#room-close")
     assert not leaked, leaked

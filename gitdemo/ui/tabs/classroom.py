@@ -31,11 +31,7 @@ ADDRESS_JS = """() => {
   const q = new URLSearchParams(window.location.search), h = new URLSearchParams(window.location.hash.slice(1));
   return [q.get('room') || '', h.get('key') || ''];
 }"""
-TO_TAB_JS = """(code, key, ...rest) => {
-  if (code && !key) { const t = document.querySelector('#caption-button, [role=tab][id$="caption-button"]'); }
-  if (code && key) { const t = document.getElementById('class-button'); if (t) t.click(); }
-  return [code, key, ...rest];
-}"""
+
 
 
 def _links(code: str, key: str, request) -> tuple[str, str]:
@@ -134,19 +130,26 @@ def teacher_close(state, request: gr.Request):
 
 
 def from_address(code, key, request: gr.Request):
-    """A page opened with `?room=CODE` joins; with `#key=KEY` too, it shows that room's wall."""
+    """A page opened with `?room=CODE` joins; with `#key=KEY` too, it shows that room's wall (on the Class tab)."""
     n = len(room_api.BOXES)
     skip_student = (gr.skip(),) * (2 + n + 2)
     skip_teacher = (gr.skip(),) * 8
     if not normalise_code(code):
-        return (*skip_student, *skip_teacher)
+        return (*skip_student, *skip_teacher, gr.skip())
     try:
         if key:
-            return (*skip_student, normalise_code(code), key, *show_wall(code, key, NO_WORD, request))
-        return (*student_join(code, request), *skip_teacher)
+            wall_now = show_wall(code, key, NO_WORD, request)
+            return (*skip_student, normalise_code(code), key, *wall_now, gr.Tabs(selected="class"))
+        return (*student_join(code, request), *skip_teacher, gr.skip())
     except room_api.RoomError as exc:
         gr.Warning(str(exc))
-        return (*skip_student, *skip_teacher)
+        return (*skip_student, *skip_teacher, gr.skip())
+
+
+def on_tab(state, evt: gr.SelectData):
+    """The wall's timer runs only while the Class tab is the one shown (and a wall is open)."""
+    data = getattr(evt, "_data", None) or {}
+    return gr.Timer(active=bool(state) and data.get("id") == "class")
 
 
 # ----------------------------------------------------------------------------- layout
@@ -156,7 +159,7 @@ def build() -> None:
                        "is gathered on the teacher's wall, where one word's maps from the whole class sit side by "
                        "side. Posts live only in the server's memory and are gone when the class closes."))
         with gr.Group():
-            gr.Markdown(tr("### Student: join a class"))
+            gr.Markdown(tr("## Student: join a class"))
             with gr.Row():
                 code = gr.Textbox(label=tr("Class code"), placeholder="ABCD-2345", max_lines=1, elem_id="room-join-code")
                 join = gr.Button(tr("Join the class"), variant="primary", elem_id="room-join")
@@ -168,7 +171,7 @@ def build() -> None:
                 refresh = gr.Button(tr("Show my posts"), elem_id="room-mine-refresh")
                 withdraw = gr.Button(tr("Withdraw this post"), variant="stop", elem_id="room-withdraw")
         with gr.Group():
-            gr.Markdown(tr("### Teacher: open a class and watch its wall"))
+            gr.Markdown(tr("## Teacher: open a class and watch its wall"))
             open_ = gr.Button(tr("Open a new class"), variant="primary", elem_id="room-open")
             big = gr.HTML("", elem_id="room-code-big")
             with gr.Row():
@@ -209,12 +212,16 @@ def build() -> None:
     return student_out, [t_code, t_key, *wall_out]
 
 
-def wire_address(demo, outputs) -> None:
-    """`?room=` and `#key=` in the address, read once the page has loaded (call after `build`)."""
+def wire_address(demo, outputs, tabs) -> None:
+    """`?room=` and `#key=` in the address, read once the page has loaded; the wall's timer follows the tab shown
+    (call after `build`, with the app's `gr.Tabs`)."""
     student_out, teacher_out = outputs
+    state, timer = teacher_out[2], teacher_out[3]
     code, key = gr.Textbox(visible=False), gr.Textbox(visible=False)
-    demo.load(guard(from_address), [code, key], [*student_out, *teacher_out], js=ADDRESS_JS,
+    demo.load(guard(from_address), [code, key], [*student_out, *teacher_out, tabs], js=ADDRESS_JS,
               api_visibility="private", show_progress="hidden")
+    on_tab.__annotations__ = {"evt": gr.SelectData}  # a real class, not the string `annotations` leaves
+    tabs.select(on_tab, state, timer, api_visibility="private", show_progress="hidden", queue=False)
 
 
 __all__ = ["build", "wire_address", "student_join", "student_leave", "my_posts", "student_withdraw", "teacher_open",

@@ -124,8 +124,9 @@ def tokens_from_result(result: dict) -> list[Token]:
         arr = None if grid is None else np.asarray(grid, dtype=np.float32)
         if arr is not None and arr.ndim == 3:  # a video's frames: not posted, but keep the first frame if given
             arr = arr[0]
-        share = t.get("share")
-        share = {k: float(share[k]) for k in ("image", "cls", "text") if k in share} if isinstance(share, dict) else None
+        share = t.get("share") if isinstance(t.get("share"), dict) else None
+        if share is not None:
+            share = {k: float(share[k]) for k in ("image", "cls", "text") if k in share}
         out.append(Token(str(t.get("text", "")), arr if arr is not None and arr.ndim == 2 else None, share))
     return out
 

@@ -126,7 +126,8 @@ def _card(n: int, post, src: str, alt: str) -> str:
 def wall_html(posts, word: str | None = None) -> str:
     """The grid of posts; with `word`, only the posts that say it, each showing its map for the word."""
     if not posts:
-        return f'<p class="wall-empty">{html.escape(say("No posts yet: students join with the code, then caption or ask."))}</p>'
+        empty = say("No posts yet: students join with the code, then caption or ask.")
+        return f'<p class="wall-empty">{html.escape(empty)}</p>'
     if not word:
         cards = [_card(n, p, _data_uri(p.thumbnail), say("Post {n}: what the model saw; it wrote “{text}”.", n=n,
                                                           text=p.text)) for n, p in enumerate(posts, 1)]

@@ -26,12 +26,12 @@ from ..i18n import tr
 
 TICK_S = 4.0  # the wall's refresh period while it is open
 NO_WORD = ""  # the picker's "no word": the pictures themselves
+INDEX = [-1]  # the Class tab's place among the app's tabs (set by `wire_address`)
 # the address: a student's `?room=CODE`, a teacher's `#key=KEY` (read in the browser, never sent by the browser)
 ADDRESS_JS = """() => {
   const q = new URLSearchParams(window.location.search), h = new URLSearchParams(window.location.hash.slice(1));
   return [q.get('room') || '', h.get('key') || ''];
 }"""
-
 
 
 def _links(code: str, key: str, request) -> tuple[str, str]:
@@ -147,9 +147,12 @@ def from_address(code, key, request: gr.Request):
 
 
 def on_tab(state, evt: gr.SelectData):
-    """The wall's timer runs only while the Class tab is the one shown (and a wall is open)."""
+    """The wall's timer runs only while the Class tab is the one shown (and a wall is open). The tab bar's event
+    names the tab by id; a tab's own (when it is first drawn) only by its place, `INDEX`."""
+    if not state:
+        return gr.skip()
     data = getattr(evt, "_data", None) or {}
-    return gr.Timer(active=bool(state) and data.get("id") == "class")
+    return gr.Timer(active=data.get("id") == "class" or ("id" not in data and data.get("index") == INDEX[0]))
 
 
 # ----------------------------------------------------------------------------- layout
@@ -161,7 +164,8 @@ def build() -> None:
         with gr.Group():
             gr.Markdown(tr("## Student: join a class"))
             with gr.Row():
-                code = gr.Textbox(label=tr("Class code"), placeholder="ABCD-2345", max_lines=1, elem_id="room-join-code")
+                code = gr.Textbox(label=tr("Class code"), placeholder="ABCD-2345", max_lines=1,
+                                  elem_id="room-join-code")
                 join = gr.Button(tr("Join the class"), variant="primary", elem_id="room-join")
             status = gr.Markdown(tr("You are not in a class: nothing you make is posted."), elem_id="room-status")
             leave = gr.Button(tr("Leave the class"), visible=False, elem_id="room-leave")
@@ -212,7 +216,7 @@ def build() -> None:
     return student_out, [t_code, t_key, *wall_out]
 
 
-def wire_address(demo, outputs, tabs) -> None:
+def wire_address(demo, outputs, tabs, index: int) -> None:
     """`?room=` and `#key=` in the address, read once the page has loaded; the wall's timer follows the tab shown
     (call after `build`, with the app's `gr.Tabs`)."""
     student_out, teacher_out = outputs
@@ -220,6 +224,7 @@ def wire_address(demo, outputs, tabs) -> None:
     code, key = gr.Textbox(visible=False), gr.Textbox(visible=False)
     demo.load(guard(from_address), [code, key], [*student_out, *teacher_out, tabs], js=ADDRESS_JS,
               api_visibility="private", show_progress="hidden")
+    INDEX[0] = index
     on_tab.__annotations__ = {"evt": gr.SelectData}  # a real class, not the string `annotations` leaves
     tabs.select(on_tab, state, timer, api_visibility="private", show_progress="hidden", queue=False)
 

@@ -74,7 +74,7 @@ def build_demo():
         faithful.api()  # /faithfulness(image, model, token): the deletion test over the API
         register_api()
         room_api.register_api()  # /room_open, /room_wall, /room_withdraw, /room_close
-        classroom.wire_address(demo, built[classroom], tabs, TABS.index(classroom))  # ?room=, #key= in the address
+        classroom.wire_address(demo, built[classroom], tabs)  # ?room=CODE joins, #key=KEY shows the wall
         wire_language(demo)  # the page's language, for the texts the server writes (after the tabs registered)
     plain_headers(demo)
     return demo

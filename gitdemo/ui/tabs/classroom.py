@@ -6,8 +6,8 @@ page's posts, any of which can be withdrawn; Leave stops posting.
 Teacher: Open a new class gives the code (large, to project), the students' link, and the private teacher
 link (`?room=CODE#key=KEY`: the key stays in the address's fragment, which browsers never send to a server)
 and key, to open the wall on another device. The wall refreshes itself every few seconds while it is open
-(a `gr.Timer`: one tiny server event per tick for the teacher's page only, and nothing is redrawn unless a
-post came or went); pick a word and every post that says it shows its map, on one colour scale.
+(a `gr.Timer`: one tiny server event per tick for the teacher's page only, which does nothing while the wall
+is not on screen, and nothing is redrawn unless a post came or went); pick a word and every post that says it shows its map, on one colour scale.
 
 The rooms are `gitdemo.serving.rooms` (memory only); the endpoints and the tabs' room boxes `ui.room_api`;
 the wall's HTML `ui.wall`.
@@ -26,7 +26,11 @@ from ..i18n import tr
 
 TICK_S = 4.0  # the wall's refresh period while it is open
 NO_WORD = ""  # the picker's "no word": the pictures themselves
-INDEX = [-1]  # the Class tab's place among the app's tabs (set by `wire_address`)
+# the timer's tick sends whether the wall is on screen (the Class tab shown, the browser tab visible)
+SHOWN_JS = """(state, word, shown) => {
+  const wall = document.getElementById('room-wall');
+  return [state, word, !!wall && wall.offsetParent !== null && document.visibilityState === 'visible'];
+}"""
 # the address: a student's `?room=CODE`, a teacher's `#key=KEY` (read in the browser, never sent by the browser)
 ADDRESS_JS = """() => {
   const q = new URLSearchParams(window.location.search), h = new URLSearchParams(window.location.hash.slice(1));
@@ -101,8 +105,11 @@ def show_wall(code, key, word, request: gr.Request, last: int = -1):
             picker, wall.counts_html(posts, word or None), wall.wall_html(posts, word or None), gr.update(visible=True))
 
 
-def tick(state, word, request: gr.Request):
-    """The timer: redraw only when the room changed (or the word did); a room that ended stops the timer."""
+def tick(state, word, shown, request: gr.Request):
+    """The timer: nothing while the wall is not on screen; a redraw only when the room changed (or the word did);
+    a room that ended stops the timer."""
+    if not shown:
+        return (gr.skip(),) * 6
     if not state or not state.get("code"):
         return gr.skip(), gr.Timer(active=False), gr.skip(), gr.skip(), gr.skip(), gr.skip()
     try:
@@ -146,15 +153,6 @@ def from_address(code, key, request: gr.Request):
         return (*skip_student, *skip_teacher, gr.skip())
 
 
-def on_tab(state, evt: gr.SelectData):
-    """The wall's timer runs only while the Class tab is the one shown (and a wall is open). The tab bar's event
-    names the tab by id; a tab's own (when it is first drawn) only by its place, `INDEX`."""
-    if not state:
-        return gr.skip()
-    data = getattr(evt, "_data", None) or {}
-    return gr.Timer(active=data.get("id") == "class" or ("id" not in data and data.get("index") == INDEX[0]))
-
-
 # ----------------------------------------------------------------------------- layout
 def build() -> None:
     with gr.Tab(tr("Class"), id="class", elem_id="class"):
@@ -192,6 +190,7 @@ def build() -> None:
                 show = gr.Button(tr("Show the wall"), elem_id="room-show")
             state = gr.State(None)  # this teacher page's room {code, key, version, word}
             timer = gr.Timer(TICK_S, active=False)
+            shown = gr.Checkbox(False, visible=False)  # filled in by the browser at each tick (SHOWN_JS)
             word = gr.Radio([], label=tr("Pick a word: every post that says it shows its map"), elem_id="room-word")
             counts = gr.HTML("", elem_id="room-counts")
             wall_box = gr.HTML("", elem_id="room-wall", css_template=wall.CSS)
@@ -210,24 +209,20 @@ def build() -> None:
     withdraw.click(guard(student_withdraw), [first, mine], [mine, mine_line], **private)
     open_.click(guard(teacher_open), None, [big, student_link, teacher_link, t_code, t_key, *wall_out], **private)
     show.click(guard(show_wall), [t_code, t_key, word], wall_out, **private)
-    timer.tick(guard(tick), [state, word], wall_out, queue=False, **private)
+    timer.tick(guard(tick), [state, word, shown], wall_out, queue=False, js=SHOWN_JS, **private)
     word.input(guard(pick_word), [state, word], wall_out, **private)
     close.click(guard(teacher_close), state, [*wall_out, big, student_link, teacher_link], **private)
     return student_out, [t_code, t_key, *wall_out]
 
 
-def wire_address(demo, outputs, tabs, index: int) -> None:
-    """`?room=` and `#key=` in the address, read once the page has loaded; the wall's timer follows the tab shown
-    (call after `build`, with the app's `gr.Tabs`)."""
+def wire_address(demo, outputs, tabs) -> None:
+    """`?room=` and `#key=` in the address, read once the page has loaded (call after `build`, with the app's
+    `gr.Tabs`: a teacher's link opens the Class tab)."""
     student_out, teacher_out = outputs
-    state, timer = teacher_out[2], teacher_out[3]
     code, key = gr.Textbox(visible=False), gr.Textbox(visible=False)
     demo.load(guard(from_address), [code, key], [*student_out, *teacher_out, tabs], js=ADDRESS_JS,
               api_visibility="private", show_progress="hidden")
-    INDEX[0] = index
-    on_tab.__annotations__ = {"evt": gr.SelectData}  # a real class, not the string `annotations` leaves
-    tabs.select(on_tab, state, timer, api_visibility="private", show_progress="hidden", queue=False)
 
 
 __all__ = ["build", "wire_address", "student_join", "student_leave", "my_posts", "student_withdraw", "teacher_open",
-           "show_wall", "tick", "pick_word", "teacher_close", "from_address", "big_code", "TICK_S"]
+           "show_wall", "tick", "pick_word", "teacher_close", "from_address", "big_code", "TICK_S", "SHOWN_JS"]

@@ -190,3 +190,22 @@ def test_wall_html_word_maps_and_counts():
     counts = wall.counts_html(posts, "red")
     assert "4 posts" in counts and "<td>red</td><td>2</td>" in counts and "80% of the attention" in counts
     assert wall.mean_share(posts) == pytest.approx({"image": 0.8, "cls": 0.05, "text": 0.15})
+
+
+def test_the_walls_timer_does_nothing_while_the_wall_is_not_on_screen(monkeypatch):
+    import gradio as gr
+
+    from gitdemo.ui.tabs import classroom
+
+    r = Rooms()
+    monkeypatch.setattr(classroom, "ROOMS", r)
+    room = r.open()
+    state = {"code": room.code, "key": room.teacher_key, "version": 0, "word": ""}
+    assert all(x is gr.skip() or x == gr.skip() for x in classroom.tick(state, "", False, None))
+    r.post(room.code, result("a red circle"), THUMB)
+    shown = classroom.tick(state, "", True, None)  # on screen and changed: redrawn
+    assert shown[0]["version"] == 1 and shown[4].count("<figure") == 1
+    assert all(x == gr.skip() for x in classroom.tick(shown[0], "", True, None))  # unchanged: nothing sent
+    r.close(room.code, room.teacher_key)
+    ended = classroom.tick(shown[0], "", True, None)
+    assert ended[0] is None and "ended" in ended[4]

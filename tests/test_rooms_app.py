@@ -161,3 +161,15 @@ def test_paligemma_posts_what_it_saw(app_url, photos):
     assert Image.open(__import__("io").BytesIO(__import__("base64").b64decode(posts[0]["thumbnail"].split(",")[1]))
                       ).size == (96, 96)
     call(app_url, "room_close", room["code"], room["teacher_key"])
+
+
+def test_image_inputs_take_the_camera_and_the_video_tab_records(app_url):
+    import httpx
+
+    config = httpx.get(f"{app_url}/config", timeout=60).json()
+    props = {c["props"].get("elem_id"): c["props"] for c in config["components"] if c.get("props", {}).get("elem_id")}
+    for key in ("caption-image", "vqa-image", "paligemma-image", "compare-image"):
+        assert props[key]["sources"] == ["upload", "webcam", "clipboard"], key
+    assert props["video-input"]["sources"] == ["upload", "webcam"]
+    for key in ("caption-room", "vqa-room", "paligemma-room"):  # the room box: hidden until the page joins
+        assert props[key]["visible"] is False and props[key]["interactive"] is False

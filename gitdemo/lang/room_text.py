@@ -8,6 +8,9 @@ ROOM_TEXT: dict[str, tuple[str, str]] = {
     "No class with this code (and key) is open: check what you typed, or the class has ended.": (
         "لا يوجد صف مفتوح بهذا الرمز (وهذا المفتاح): تحقّق مما كتبت، أو أن الصف قد انتهى.",
         "没有以此代码(和密钥)开放的课堂:请检查输入,或者课堂已经结束。"),
+    "No class with this code is open (it may have ended): leave the class in the Class tab to go on without it.": (
+        "لا يوجد صف مفتوح بهذا الرمز (ربما انتهى): غادر الصف في تبويب «الصف» لتتابع من دونه.",
+        "没有以此代码开放的课堂(可能已经结束):请在“课堂”标签页中离开课堂,再继续使用。"),
     "No post with this id and key is in this class.": (
         "لا توجد في هذا الصف مشاركة بهذا المعرّف وهذا المفتاح.", "此课堂中没有这个编号和密钥的帖子。"),
     "Too many wrong codes or keys from here: wait a minute, then try again.": (

@@ -16,7 +16,8 @@ import sys
 
 import gradio as gr
 
-from ..serving.rooms import ROOMS, RoomError, normalise_code, shown_code, thumbnail
+from ..lang import say
+from ..serving.rooms import ROOMS, UNKNOWN, RoomError, normalise_code, shown_code, thumbnail
 from .controls import guard
 from .i18n import tr
 
@@ -57,7 +58,13 @@ def joined(room) -> str:
 
 def check(room) -> None:
     """Before a generation: a code that is not open stops it with a clear message (nothing runs)."""
-    joined(room)
+    try:
+        joined(room)
+    except RoomError as exc:
+        if str(exc) != say(UNKNOWN):  # too many tries: that sentence as it is
+            raise
+        raise RoomError(say("No class with this code is open (it may have ended): leave the class in the Class tab "
+                            "to go on without it.")) from None
 
 
 def _result(payload) -> bool:

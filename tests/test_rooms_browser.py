@@ -111,6 +111,7 @@ def test_a_teacher_and_three_students(app_url):
         alts = teacher.locator("#room-wall figure img").evaluate_all("els => els.map(e => e.alt)")
         assert all(f"“{word}”" in a and "times an even share" in a for a in alts)
         assert sorted(teacher.locator("#room-wall figure .wall-text").all_inner_texts()) == saying
+        _shot(teacher, "class-wall-word", SHOTS)
         teacher.locator("#room-word label").first.click()  # back to the pictures
         _wall_texts(teacher, 3)
 

@@ -116,9 +116,13 @@ class Student:
                     return json.loads(line[5:])
         raise RuntimeError(f"the event stream ended without a result (last event: {event})")
 
-    def ask(self, image: str) -> list:
-        """Upload the picture, press the button, read the stream to its end: the answer's outputs."""
-        return self.call(endpoint(self.family, self.question), self.answer_data(self.upload(image)))
+    def ask(self, image: str, room: str | None = None) -> list:
+        """Upload the picture, press the button, read the stream to its end: the answer's outputs (`room`: a
+        class code, the endpoint's last input, to post the result to the class wall)."""
+        data = self.answer_data(self.upload(image))
+        if room is not None:
+            data[-1] = room
+        return self.call(endpoint(self.family, self.question), data)
 
     def timed(self, image: str) -> float:
         t0 = time.perf_counter()

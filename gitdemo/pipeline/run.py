@@ -22,7 +22,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from ..explain.maps import ImageLayout, default_view, stack_step
+from ..explain.maps import ImageLayout, default_view, image_share, stack_step
 from ..generation import GenerateOutput, generate, stream
 from .answers import ParsedAnswer, parse
 from .inputs import Inputs, eos_ids, prepare, token_text
@@ -66,10 +66,13 @@ class Result:
         video = self.layout.num_frames > 1
         pali = self.family == "paligemma"
         tokens = []
-        for t in self.tokens:
+        aligned = len(self.steps) == len(self.tokens)  # one record per token (else no share is given)
+        for i, t in enumerate(self.tokens):
             item = {"text": t.text, "id": t.id,
                     "attention": None if t.attention is None else
                     np.round(t.attention if video else t.attention[0], 6).tolist()}
+            if aligned and t.attention is not None:  # where its attention went: image patches, CLS, text
+                item["share"] = {k: round(v, 4) for k, v in image_share(self.steps[i], self.layout).items()}
             if pali:
                 item["top"] = [[s, round(p, 6)] for s, p in t.top]
             tokens.append(item)

@@ -4,7 +4,9 @@ One module per tab in `tabs/` (caption, vqa, video, mask, paligemma), the shared
 handlers in `controls`, the one attention explorer in `explorer`, the Gradio-free logic in
 `explore`, the one model cache in `registry`, the example rows in `examples`. Named API endpoints
 (the stable contract for gradio_client): `/caption`, `/vqa`, `/video`, `/mask`, `/paligemma`,
-`/compare` (tabs/compare) and `/patch_readers` (patch_api).
+`/compare` (tabs/compare), `/patch_readers` (patch_api), and the class rooms' `/room_open`, `/room_wall`,
+`/room_withdraw`, `/room_close` (room_api; the Class tab is tabs/classroom). Presenter mode (`presenter`): one
+switch, or `?presenter=1` in the address.
 """
 from __future__ import annotations
 
@@ -50,11 +52,11 @@ def _examples_fingerprint() -> str:
 def build_demo():
     import gradio as gr
 
-    from . import faithful, registry, retention
+    from . import faithful, presenter, registry, retention, room_api
     from .i18n import plain_headers, tr, wire_language
     from .patch_api import register_api
     from .sessions import lazy_session_configs
-    from .tabs import TABS
+    from .tabs import TABS, classroom
 
     lazy_session_configs()  # a class of thirty: new sessions start without building every block's config
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", os.path.join(".gradio", "cached_examples", _examples_fingerprint()))
@@ -67,11 +69,13 @@ def build_demo():
                        "attention over the image, layer by layer and head by head."))
         if offline:
             gr.Markdown(tr(offline))
-        with gr.Tabs():
-            for tab in TABS:
-                tab.build()
+        presenter.switch()
+        with gr.Tabs() as tabs:
+            built = {tab: tab.build() for tab in TABS}
         faithful.api()  # /faithfulness(image, model, token): the deletion test over the API
         register_api()
+        room_api.register_api()  # /room_open, /room_wall, /room_withdraw, /room_close
+        classroom.wire_address(demo, built[classroom], tabs)  # ?room=CODE joins, #key=KEY shows the wall
         wire_language(demo)  # the page's language, for the texts the server writes (after the tabs registered)
     plain_headers(demo)
     return demo
@@ -91,13 +95,15 @@ def launch_options() -> dict:
     """Keyword arguments for `demo.launch` (port from $PORT, else GRADIO_SERVER_PORT, else 7860)."""
     from ..io.assets import ASSETS
     from ..viz.html import CSS as FIGURE_CSS
-    from . import theme
+    from . import presenter, theme, wall
     from .i18n import RTL_JS, i18n
 
     port = int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or 7860)
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME") or None, server_port=port, max_file_size="20mb",
-                allowed_paths=[str(ASSETS / "examples")], theme=theme.theme(), css=CSS + FIGURE_CSS + theme.CSS, show_error=False,
-                footer_links=["api", "gradio", "settings"], mcp_server=mcp_available(), i18n=i18n(), js=f"() => {{ ({RTL_JS})(); {theme.page_js()}; }}")
+                allowed_paths=[str(ASSETS / "examples")], theme=theme.theme(),
+                css=CSS + FIGURE_CSS + theme.CSS + wall.CSS + presenter.CSS, show_error=False,
+                footer_links=["api", "gradio", "settings"], mcp_server=mcp_available(), i18n=i18n(),
+                js=presenter.together(RTL_JS, presenter.JS, f"() => {theme.page_js()}"))
 
 
 def serve(demo=None):

@@ -42,8 +42,10 @@ class ImageUpload(gr.Image):
 
 
 def image_upload(elem_id: str) -> ImageUpload:
-    """The image input of every tab (upload or paste; the app opens the file itself)."""
-    return ImageUpload(label=tr("Image"), type="filepath", sources=["upload", "clipboard"], elem_id=elem_id, height=320)
+    """The image input of every tab: upload, the camera (in a secure context: https or localhost) or paste;
+    the app opens the file itself."""
+    return ImageUpload(label=tr("Image"), type="filepath", sources=["upload", "webcam", "clipboard"], elem_id=elem_id,
+                       height=320)
 
 
 def model_picker(task: str, elem_id: str) -> gr.Radio:
@@ -83,7 +85,7 @@ def decoding_controls(key: str, max_new_tokens: int | None = None) -> DecodingCo
     if max_new_tokens is not None:
         d.max_new_tokens = max_new_tokens
     precision = precision_picker(key)  # under the model picker, outside the folded decoding settings
-    with gr.Accordion(tr("Decoding"), open=False):
+    with gr.Accordion(tr("Decoding"), open=False, elem_classes=["presenter-hide"]):
         mode = gr.Radio(choices((m, m) for m in DECODING), value=d.mode, label=tr("Decoding"),
                         info=tr("greedy: the likeliest token each step (streams); beam: keeps several candidates and "
                              "shows the best at the end; sampling: draws tokens at random (streams)."),
@@ -220,7 +222,7 @@ def _updates(updates, extra: dict, name: str, notice):
 def result_column(key: str, label: str, lines: int, rows: list, inputs: list, example_fn: Callable):
     """The text box, the JSON the API returns, and the cached examples (greedy) of a generation tab."""
     text = gr.Textbox(label=tr(label), lines=lines, interactive=False, buttons=["copy"], elem_id=f"{key}-text")
-    with gr.Accordion(tr("Attention data, as the API returns it (JSON)"), open=False):
+    with gr.Accordion(tr("Attention data, as the API returns it (JSON)"), open=False, elem_classes=["presenter-hide"]):
         data = gr.JSON(label=tr("Attention data"), elem_id=f"{key}-json")
     gr.Examples(rows, inputs, [text, data], fn=guard(example_fn), cache_examples=True, cache_mode="lazy",
                 label=tr("Examples (results cached after first use; greedy decoding)"), api_visibility="private",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 
+from ..lang.room_text import ROOM_LABELS
 from .i18n_tabs import TAB_TEXT
 
 LANGUAGES = ("en", "ar", "zh-CN")
@@ -148,6 +149,7 @@ TABLE: dict[str, tuple[str, str]] = {
     "relevancy (gradient-weighted; computed on demand)": ("الصلة (موزونة بالتدرّج؛ تُحسب عند الطلب)",
                                                           "相关性(按梯度加权;按需计算)"),
 }
+TABLE.update(ROOM_LABELS)  # the Class tab (rooms)
 TABLE.update(TAB_TEXT)  # the Video, Attention mask and PaliGemma tabs, choices, Test this map (i18n_tabs.py)
 
 

@@ -1,21 +1,22 @@
 """The Caption tab: an image in, a caption streamed token by token, then the attention explorer.
 
-API: `/caption(image, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed, precision)` ->
-(caption, attention JSON); only the image is required.
+API: `/caption(image, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed, precision, room)` ->
+(caption, attention JSON); only the image is required. With a class code as `room`, the result is posted to that
+class's wall and the JSON carries `room_post: {"id", "key"}` (`ui.room_api`).
 """
 from __future__ import annotations
 
 import gradio as gr
 
-from ...pipeline.decoding import Decoding
-from .. import controls, examples, registry, tooldoc
+from .. import controls, examples, registry, room_api, tooldoc
 from ..explorer import Explorer
 from ..i18n import tr
+from ...pipeline.decoding import Decoding
 
 
 @tooldoc.decoding_args
 def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3, temperature=1.0, top_p=0.9, seed=0,
-            precision=None, progress=gr.Progress(track_tqdm=True)):
+            precision=None, room="", progress=gr.Progress(track_tqdm=True)):
     """Describe an image. Yields the caption so far after every token; the last update also carries the
     attention data: {"text", "tokens": [{"text", "id", "attention": rows x cols}], "grid", "frames", ...}.
 
@@ -24,6 +25,7 @@ def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3
         model: "embedded" (the offline Shapes model: coloured shapes only) or a GIT checkpoint from the menu,
             e.g. "microsoft/git-base-coco" for photos; empty for the tab's default.
         {decoding_args}
+        room: a class code to post the result to the class wall (empty: not joined).
 
     Returns:
         The caption, and a JSON object with each generated token and its attention over the image patches.
@@ -31,7 +33,8 @@ def caption(image, model=None, decoding="greedy", max_new_tokens=20, num_beams=3
     settings = Decoding.from_inputs(decoding, max_new_tokens, num_beams, temperature, top_p, seed)
     images = controls.open_images(image)
     loaded = controls.load_git(model, "caption", progress, precision)
-    yield from controls.stream_generation(loaded, images, None, settings)
+    updates = controls.stream_generation(loaded, images, None, settings)
+    yield from room_api.posting(room, images[0], updates, "caption")
 
 
 def example_caption(image, model):
@@ -49,10 +52,11 @@ def build() -> None:
                 model = controls.model_picker("caption", "caption-model")
                 decoding_ui = controls.decoding_controls("caption")
                 run = gr.Button(tr("Caption"), variant="primary", elem_id="caption-run")
+                room = room_api.room_input("caption")
             with gr.Column(scale=1):
                 rows = examples.caption_rows(registry.EMBEDDED, registry.default_model("caption"))
                 text, data = controls.result_column("caption", "Caption", 2, rows, [image, model], example_caption)
         explorer = Explorer("caption")
-    controls.on_generate(run.click, caption, [image, model, *decoding_ui.inputs], [text, data], api_name="caption",
+    controls.on_generate(run.click, caption, [image, model, *decoding_ui.inputs, room], [text, data], api_name="caption",
                          record=explorer.record)
     explorer.wire(image, data)

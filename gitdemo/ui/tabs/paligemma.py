@@ -3,7 +3,7 @@ streamed, its `<loc>` boxes and `<seg>` masks drawn on the image, each token's a
 patch grid (the shared attention explorer), and its prefix-LM mask beside GIT's rule.
 
 API: `/paligemma(image, prompt, model, folder, decoding, max_new_tokens, num_beams, temperature, top_p, seed,
-precision)`
+precision, room)` (`room`: a class code to post the result to, `ui.room_api`)
 -> (answer, annotated image, box explanation, JSON {text, plain_text, tokens, grid, detections, ...});
 only the image and the prompt are required. `folder`, when given, is a local checkpoint folder used
 instead of `model`, only when the app was started with GITDEMO_LOCAL_MODELS=1 or `--local-models`
@@ -14,22 +14,23 @@ instead of `model`, only when the app was started with GITDEMO_LOCAL_MODELS=1 or
 from __future__ import annotations
 
 import contextlib
+
 import importlib.util
 
 import gradio as gr
 
-from ... import lang as server_lang
-from ... import serving
 from ...explain.mask import mask_views
-from ...lang import use
-from ...pipeline import prompts
 from ...pipeline.answers import LOC_EXPLANATION, annotations, describe_detections
-from ...pipeline.decoding import Decoding, Payload
+from ...pipeline import prompts
 from ...pipeline.prompts import TASK_CHOICES, clean_prompt
+from ...pipeline.decoding import Decoding, Payload
 from ...pipeline.run import run_stream
-from .. import controls, examples, gpu, notices, registry, tooldoc
+from ... import serving
+from .. import controls, examples, gpu, notices, registry, room_api, tooldoc
 from ..explorer import Explorer
 from ..i18n import choices, on_language, tr
+from ... import lang as server_lang
+from ...lang import say, use
 
 API_NAME = "paligemma"  # reserved endpoint name
 
@@ -92,7 +93,7 @@ def on_page_language(ui_lang, model, task, text, lang, prompt):
 
 @tooldoc.decoding_args
 def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_tokens=32, num_beams=3,
-              temperature=1.0, top_p=0.9, seed=0, precision=None, progress=gr.Progress()):
+              temperature=1.0, top_p=0.9, seed=0, precision=None, room="", progress=gr.Progress()):
     """Run PaliGemma on an image and a prompt. Yields the answer so far after every token; the last update
     adds the annotated image (boxes, masks), a line per box, and the JSON
     {"text", "plain_text", "tokens": [{"text", "id", "attention": rows x cols, "top"}], "grid", "detections": [...]}.
@@ -104,6 +105,7 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
             "google/paligemma-3b-mix-224" (gated: the server needs HF_TOKEN).
         folder: a local checkpoint folder; refused unless the server was started with --local-models.
         {decoding_args}
+        room: a class code to post the result to the class wall (empty: not joined).
 
     Returns:
         The answer (with <loc>/<seg> tokens), the image with boxes and masks, one line per box, and the JSON.
@@ -113,6 +115,7 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
     settings.check()
     prompt = clean_prompt(prompt if prompt is not None else "")
     images = controls.open_images(image)
+    room_api.check(room)  # a class code that is not open stops here, before the model runs
     loaded = get_model(model, folder, controls.progress_callback(progress), precision)
     notice = notices.world_notice(loaded.name, images, "paligemma")
     yield "", None, "", None
@@ -133,7 +136,8 @@ def paligemma(image, prompt, model=None, folder="", decoding="greedy", max_new_t
                "model_key": loaded.name, "precision": loaded.precision, "settings": settings.__dict__,
                **result.to_json()}
     shown, payload = notices.finish(result.text, payload, loaded.name, notice)
-    yield shown, value, describe_detections(parsed), Payload(payload, result)
+    payload = room_api.post(room, images[0], Payload(payload, result), crop=False, task="paligemma")
+    yield shown, value, describe_detections(parsed), payload
 
 
 def example_paligemma(image, prompt, model):
@@ -206,12 +210,14 @@ def _build_ready() -> None:
                                 visible=registry.local_models_allowed())
             decoding_ui = controls.decoding_controls("paligemma", max_new_tokens=32)
             run = gr.Button(tr("Run PaliGemma"), variant="primary", elem_id="paligemma-run")
+            room = room_api.room_input("paligemma")
         with gr.Column(scale=1):
             answer = gr.Textbox(label=tr("Answer (with <loc>/<seg> tokens as generated)"), lines=3, interactive=False,
                                 buttons=["copy"], elem_id="paligemma-answer")
             boxes = gr.AnnotatedImage(label=tr("Boxes and masks"), elem_id="paligemma-boxes")
             loc_note = gr.Markdown(tr(LOC_EXPLANATION), elem_id="paligemma-loc")
-            with gr.Accordion(tr("Result data, as the API returns it (JSON)"), open=False):
+            with gr.Accordion(tr("Result data, as the API returns it (JSON)"), open=False,
+                              elem_classes=["presenter-hide"]):
                 data = gr.JSON(label=tr("Result"), elem_id="paligemma-json")
     rows = examples.paligemma_rows(registry.EMBEDDED_PALI) if registry.embedded_folder() else []
     if rows:  # cached like the other tabs: run once on first click, then served from the cache
@@ -243,7 +249,7 @@ def _build_ready() -> None:
     on_language(on_page_language, [model, task, text, lang, prompt], [ui_lang, lang, prompt])
     model.input(follow_language, [ui_lang, model, task, text, lang, prompt], [lang, prompt], api_visibility="private",
                 show_progress="hidden", queue=False)
-    controls.on_generate(run.click, paligemma, [image, prompt, model, folder, *decoding_ui.inputs],
+    controls.on_generate(run.click, paligemma, [image, prompt, model, folder, *decoding_ui.inputs, room],
                          [answer, boxes, loc_note, data], api_name=API_NAME, record=explorer.record)
     explorer.wire(image, data)
     draw.click(controls.guard(example_mask), [model, folder, prompt, mask_answer], [pali_mask, pali_text, git_mask,

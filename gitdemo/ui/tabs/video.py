@@ -55,7 +55,7 @@ def build() -> None:
                        "it or answers your question."))
         with gr.Row():
             with gr.Column(scale=1):
-                clip = gr.Video(label=tr("Video"), sources=["upload"], elem_id="video-input", height=300)
+                clip = gr.Video(label=tr("Video"), sources=["upload", "webcam"], elem_id="video-input", height=300)
                 question = gr.Textbox(value="", label=tr("Question (optional: leave empty for a caption)"), max_lines=3,
                                       placeholder="which way is the square moving?", elem_id="video-question")
                 model = controls.model_picker("video", "video-model")

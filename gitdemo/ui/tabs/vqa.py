@@ -1,21 +1,21 @@
 """The Visual QA tab: an image and a question in, the answer streamed, then the attention explorer.
 
-API: `/vqa(image, question, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed, precision)` ->
-(answer, attention JSON); image and question are required.
+API: `/vqa(image, question, model, decoding, max_new_tokens, num_beams, temperature, top_p, seed, precision, room)`
+-> (answer, attention JSON); image and question are required; `room`: a class code to post to (`ui.room_api`).
 """
 from __future__ import annotations
 
 import gradio as gr
 
-from ...pipeline.decoding import Decoding
-from .. import controls, examples, registry, tooldoc
+from .. import controls, examples, registry, room_api, tooldoc
 from ..explorer import Explorer
 from ..i18n import tr
+from ...pipeline.decoding import Decoding
 
 
 @tooldoc.decoding_args
 def vqa(image, question, model=None, decoding="greedy", max_new_tokens=10, num_beams=3, temperature=1.0, top_p=0.9,
-        seed=0, precision=None, progress=gr.Progress(track_tqdm=True)):
+        seed=0, precision=None, room="", progress=gr.Progress(track_tqdm=True)):
     """Answer a question about an image (GIT's prompt: [CLS] question, then the answer is generated).
     Yields the answer so far per token; the last update carries the attention data.
 
@@ -24,6 +24,7 @@ def vqa(image, question, model=None, decoding="greedy", max_new_tokens=10, num_b
         question: the question, in English, e.g. "what color is the circle?".
         model: "embedded" (the offline Shapes model) or a GIT VQA checkpoint, e.g. "microsoft/git-base-vqav2".
         {decoding_args}
+        room: a class code to post the result to the class wall (empty: not joined).
 
     Returns:
         The answer, and a JSON object with each generated token and its attention over the image patches.
@@ -32,7 +33,8 @@ def vqa(image, question, model=None, decoding="greedy", max_new_tokens=10, num_b
     images = controls.open_images(image)
     q = controls.clean_question(question, required=True)
     loaded = controls.load_git(model, "vqa", progress, precision)
-    yield from controls.stream_generation(loaded, images, q, settings)
+    updates = controls.stream_generation(loaded, images, q, settings)
+    yield from room_api.posting(room, images[0], updates, "vqa")
 
 
 def example_vqa(image, question, model):
@@ -51,11 +53,12 @@ def build() -> None:
                 model = controls.model_picker("vqa", "vqa-model")
                 decoding_ui = controls.decoding_controls("vqa", max_new_tokens=10)
                 run = gr.Button(tr("Answer"), variant="primary", elem_id="vqa-run")
+                room = room_api.room_input("vqa")
             with gr.Column(scale=1):
                 rows = examples.vqa_rows(registry.EMBEDDED, registry.default_model("vqa"))
                 text, data = controls.result_column("vqa", "Answer", 1, rows, [image, question, model], example_vqa)
         explorer = Explorer("vqa")
-    inputs = [image, question, model, *decoding_ui.inputs]
+    inputs = [image, question, model, *decoding_ui.inputs, room]
     controls.on_generate(run.click, vqa, inputs, [text, data], api_name="vqa", record=explorer.record)
     controls.on_generate(question.submit, vqa, inputs, [text, data], record=explorer.record)
     explorer.wire(image, data)

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from gitdemo.serving import rooms as rooms_mod
-from gitdemo.serving.rooms import ALPHABET, CODE_LEN, FAILS_PER_MINUTE, Rooms, RoomError, normalise_code, thumbnail
+from gitdemo.serving.rooms import ALPHABET, CODE_LEN, FAILS_PER_MINUTE, RoomError, Rooms, normalise_code, thumbnail
 from gitdemo.ui import wall
 
 

@@ -198,9 +198,9 @@ def test_the_class_tab_in_arabic_and_chinese_and_for_axe(app_url, locale):
     """Every text of the Class tab and its wall in the page's language (the model's words excepted), and axe-core
     finds nothing on the tab with a wall of posts."""
     from axe_playwright_python.sync_playwright import Axe
-    from test_browser_i18n import SCRIPT, english_left
 
     from gitdemo.bench.classroom import Student, _defaults
+    from test_browser_i18n import SCRIPT, english_left
 
     leaked: list[str] = []
     with browser(app_url, leaked) as open_page:

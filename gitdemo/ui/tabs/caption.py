@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ...pipeline.decoding import Decoding
 from .. import controls, examples, registry, room_api, tooldoc
 from ..explorer import Explorer
 from ..i18n import tr
-from ...pipeline.decoding import Decoding
 
 
 @tooldoc.decoding_args

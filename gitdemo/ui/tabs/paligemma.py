@@ -14,23 +14,22 @@ instead of `model`, only when the app was started with GITDEMO_LOCAL_MODELS=1 or
 from __future__ import annotations
 
 import contextlib
-
 import importlib.util
 
 import gradio as gr
 
-from ...explain.mask import mask_views
-from ...pipeline.answers import LOC_EXPLANATION, annotations, describe_detections
-from ...pipeline import prompts
-from ...pipeline.prompts import TASK_CHOICES, clean_prompt
-from ...pipeline.decoding import Decoding, Payload
-from ...pipeline.run import run_stream
+from ... import lang as server_lang
 from ... import serving
+from ...explain.mask import mask_views
+from ...lang import use
+from ...pipeline import prompts
+from ...pipeline.answers import LOC_EXPLANATION, annotations, describe_detections
+from ...pipeline.decoding import Decoding, Payload
+from ...pipeline.prompts import TASK_CHOICES, clean_prompt
+from ...pipeline.run import run_stream
 from .. import controls, examples, gpu, notices, registry, room_api, tooldoc
 from ..explorer import Explorer
 from ..i18n import choices, on_language, tr
-from ... import lang as server_lang
-from ...lang import say, use
 
 API_NAME = "paligemma"  # reserved endpoint name
 

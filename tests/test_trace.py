@@ -38,7 +38,9 @@ def test_one_result_type_for_both_families(git_tiny, loaded, picture):  # noqa: 
     assert {"prompt", "detections", "image_size"} <= set(data) and all("top" in t for t in data["tokens"])
     git = pipeline.run(*git_tiny, [img], max_new_tokens=3)
     assert git.family == "git" and set(git.to_json()) == {"text", "tokens", "grid", "frames"}
-    assert set(git.to_json()["tokens"][0]) == {"text", "id", "attention"}  # the CLI's --json contract
+    token = git.to_json()["tokens"][0]
+    assert set(token) == {"text", "id", "attention", "share"}  # the CLI's --json contract, extended by "share"
+    assert set(token["share"]) == {"image", "cls", "text"} and abs(sum(token["share"].values()) - 1) < 1e-3
     json.dumps(data), json.dumps(git.to_json())
 
 

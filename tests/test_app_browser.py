@@ -33,8 +33,9 @@ TIMEOUT = 60_000
 
 
 @contextlib.contextmanager
-def local_page(app_url: str, leaked: list[str], **context_options):
-    """A page of headless chromium on the app; every request elsewhere is blocked and listed in `leaked`."""
+def local_page(app_url: str, leaked: list[str], path: str = "", **context_options):
+    """A page of headless chromium on the app (at `path`, e.g. "/?tab=vqa"); every request elsewhere is blocked and
+    listed in `leaked`."""
     with sync_api.sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
         ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
                                                    **context_options)
@@ -50,7 +51,7 @@ def local_page(app_url: str, leaked: list[str], **context_options):
 
         ctx.route("**/*", route)
         page = ctx.new_page()
-        page.goto(app_url)
+        page.goto(app_url + path)
         page.wait_for_selector("#caption-run")
         try:
             yield page

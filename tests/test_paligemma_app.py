@@ -298,10 +298,10 @@ def test_explorer_builds_from_the_result_json(tiny, loaded, picture):
     with gr.Blocks(analytics_enabled=False):
         explorer = Explorer("pg-test")
     out = explorer._build(str(path), payload, "mean", "mean", True, True, 0.5, "viridis", 1)
-    assert len(out) == 10 + len(explorer.figure_outputs)
-    expl, chips, status = out[0], out[1], out[7]
+    assert len(out) == 11 + len(explorer.figure_outputs)
+    expl, chips, status = out[0], out[2], out[8]
     assert len(expl.tokens) == 3 and "3 x 3 patches" in status and len(chips["choices"]) == 3
-    assert out[8] is not None and "answer → answer: causal" in out[9]  # the mask of this result
+    assert out[9] is not None and "answer → answer: causal" in out[10]  # the mask of this result
     assert 'role="grid"' in explorer.figure_value(out, "heatmap")  # the heatmap, drawn by the browser
     empty = explorer._build(str(path), None, "mean", "mean", True, True, 0.5, "viridis", 1)
     assert empty[0] is None

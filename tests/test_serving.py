@@ -340,7 +340,7 @@ def test_explorer_draws_closed_accordions_only_when_opened(git, tmp_path):
     assert figure(out, "heatmap") is not None
     for name in ("layers", "heads", "rollout", "vision"):
         assert skipped(figure(out, name))  # not drawn
-    assert skipped(out[8])  # nor the mask
+    assert skipped(out[9])  # nor the mask
     sel = explorer._select(expl, 1, *controls, ["rollout"])
     assert figure(sel, "rollout") is not None and not skipped(figure(sel, "rollout"))
     assert skipped(figure(sel, "layers"))

@@ -53,6 +53,12 @@ EXPLORER_TEXT: dict[str, tuple[str, str]] = {
     "Photo: a close-up of an orange dahlia on a dark green background": (
         "صورة: زهرة أضاليا برتقالية عن قرب على خلفية خضراء داكنة", "照片:深绿色背景上一朵橙色大丽花的特写"),
     "(empty)": ("(فارغ)", "(空)"),
+    "The shared picture is not kept on this server any more (uploads are deleted after a while): pick a picture, "
+    "then press the button.": ("الصورة المشتركة لم تعد محفوظة على هذا الخادم (تُحذف الملفات المرفوعة بعد مدة): "
+                               "اختر صورة ثم اضغط الزر.", "这台服务器已不再保存分享的图片(上传的文件会在一段时间后删除):"
+                                                          "请选择一张图片,然后按按钮。"),
+    "The shared model is not offered here; the tab's default is used.": (
+        "النموذج المشترك غير متاح هنا؛ يُستخدم النموذج الافتراضي للتبويب.", "这里没有提供分享的模型;使用此标签页的默认模型。"),
 }
 
 __all__ = ["EXPLORER_TEXT"]

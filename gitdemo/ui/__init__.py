@@ -52,7 +52,7 @@ def _examples_fingerprint() -> str:
 def build_demo():
     import gradio as gr
 
-    from . import faithful, presenter, registry, retention, room_api
+    from . import faithful, presenter, registry, retention, room_api, share
     from .i18n import plain_headers, tr, wire_language
     from .patch_api import register_api
     from .sessions import lazy_session_configs
@@ -76,6 +76,7 @@ def build_demo():
         register_api()
         room_api.register_api()  # /room_open, /room_wall, /room_withdraw, /room_close
         classroom.wire_address(demo, built[classroom], tabs)  # ?room=CODE joins, #key=KEY shows the wall
+        share.wire(demo, tabs, {t.key: t for t in built.values() if isinstance(t, share.Target)})  # ?tab=...
         wire_language(demo)  # the page's language, for the texts the server writes (after the tabs registered)
     plain_headers(demo)
     return demo

@@ -29,6 +29,7 @@ from .exploring import ensure_relevancy, ensure_trace, exploration, explore
 from .faithful import TestThisMap
 from .i18n import choices, local, marker, tr
 from .patches import PatchPanel
+from .share import LINK_JS
 
 STATE_TTL_S = int(os.environ.get("GITDEMO_STATE_TTL_S", "3600"))
 HTML_FIGURES = ("heatmap", "topk", "share", "frames")  # drawn by the browser, one gr.HTML each
@@ -99,6 +100,7 @@ class Explorer:
         self.state = gr.State(None, time_to_live=STATE_TTL_S)
         self.record = gr.State(None, time_to_live=STATE_TTL_S)  # the tab's last pipeline.Result (its record)
         self.open = gr.State([])  # the lazy sections (LAZY) this user has open
+        self.want = gr.State(None)  # where to open the next result (a shared link, a lesson step), then None
         self.accordions: dict[str, gr.Accordion] = {}
         with gr.Group(elem_classes=["explorer"]):
             gr.Markdown(tr("### Attention explorer\nWhere did the model look while it wrote each token? "
@@ -110,6 +112,11 @@ class Explorer:
             self.scrubber = gr.Slider(1, 2, value=1, step=1, precision=0, label=tr("Generation scrubber: step"),
                                       interactive=False, elem_id=f"{key}-scrubber")
             self.step_text = gr.Markdown(elem_id=f"{key}-step")
+            with gr.Row():
+                self.share = gr.Button(tr("Share this view (copy its link)"), size="sm", elem_id=f"{key}-share-view",
+                                       scale=0)
+                self.link = gr.Textbox(label=tr("Link to this view"), interactive=False, max_lines=1,
+                                       buttons=["copy"], elem_id=f"{key}-link", scale=3)
             self.slots: dict[str, Slot | None] = {}
             with gr.Row():
                 with gr.Column(scale=3):
@@ -249,10 +256,18 @@ class Explorer:
         n = len(self.controls)
         return tuple(rest[:n]), (rest[n] if len(rest) > n else None), (rest[n + 1] if len(rest) > n + 1 else None)
 
+    def _wanted(self, rest) -> dict:
+        """What a shared link or a lesson step asked the next result to open on (the input after the record):
+        {"token": index from 0, "layer": "2", "head": "mean"}; their layer and head menus exist only once the
+        answer's model is known, so they travel here rather than as the menus' values."""
+        n = len(self.controls) + 2
+        want = rest[n] if len(rest) > n else None
+        return want if isinstance(want, dict) else {}
+
     def _empty(self, payload) -> list:
         status = (local("Generate something above, then click one of its tokens.") if not payload else
                   say("The model produced no tokens, so there is no attention to explore."))
-        return [None, gr.update(choices=[], value=None), gr.update(value=1, maximum=2, interactive=False), "",
+        return [None, gr.skip() if not payload else None, gr.update(choices=[], value=None), gr.update(value=1, maximum=2, interactive=False), "",
                 gr.update(), gr.update(), gr.update(), status, None, ""] + self._figure_values(None)
 
     def _build(self, media, payload, *rest, progress=gr.Progress()):
@@ -262,8 +277,10 @@ class Explorer:
         # the maps come from the same precision as the answer they explain (the status line says which)
         loaded = registry.CACHE.load(registry.key_of(payload), progress_callback(progress), payload.get("precision"))
         expl = explore(loaded, media, payload, record, self.video)
-        view = self.view(0, *controls).normalised(expl)
-        if expl.is_video:  # start on the frame the first token looks at most
+        wanted = self._wanted(rest)
+        controls = (wanted.get("layer") or controls[0], wanted.get("head") or controls[1], *controls[2:])
+        view = self.view(int(wanted.get("token") or 0), *controls).normalised(expl)
+        if expl.is_video and not wanted.get("frame"):  # start on the frame the first token looks at most
             view.frame = 1 + int(np.argmax(explain.frame_split(expl.steps[0], expl.layout)))
         figs = self._render(expl, view, self._only(opened), progress_callback(progress))
         mask_values = self._mask_values(expl) if opened is None or "mask" in opened else [gr.skip(), gr.skip()]
@@ -272,8 +289,8 @@ class Explorer:
         heads = [(local("mean over heads"), "mean"), (local("max over heads"), "max")] + \
                 [(say("head {n}", n=i), str(i)) for i in range(1, expl.num_heads + 1)]
         t = len(expl.tokens)
-        return [expl, gr.update(choices=expl.chips(), value=0),
-                gr.update(value=1, minimum=1, maximum=max(2, t), interactive=t > 1),
+        return [expl, None, gr.update(choices=expl.chips(), value=view.token),
+                gr.update(value=view.token + 1, minimum=1, maximum=max(2, t), interactive=t > 1),
                 token_summary(expl, view),
                 gr.update(choices=layers, value=view.layer), gr.update(choices=heads, value=view.head),
                 gr.update(maximum=max(2, expl.layout.num_frames), value=view.frame),
@@ -341,8 +358,9 @@ class Explorer:
         common = dict(concurrency_id=EXPLORE, api_visibility="undocumented")
         k = self.key
         self.faithful.wire(self, media, payload)
-        built = payload.change(guard(self._build), [media, payload, *self.controls, self.open, self.record],
-                               [self.state, self.chips, self.scrubber, self.step_text, self.layer, self.head,
+        self.share.click(None, None, self.link, js=f"() => ({LINK_JS})('{k}')", api_visibility="private")
+        built = payload.change(guard(self._build), [media, payload, *self.controls, self.open, self.record, self.want],
+                               [self.state, self.want, self.chips, self.scrubber, self.step_text, self.layer, self.head,
                                 self.frame, self.status, *self.mask.components, *self.figure_outputs],
                                api_name=f"{k}_explore", show_progress="minimal", **common)
         self.patches.wire(built, self.state, self.frame)

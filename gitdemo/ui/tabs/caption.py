@@ -9,7 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ...pipeline.decoding import Decoding
-from .. import controls, examples, registry, room_api, tooldoc
+from .. import controls, examples, registry, room_api, share, tooldoc
 from ..explorer import Explorer
 from ..i18n import tr
 
@@ -42,7 +42,7 @@ def example_caption(image, model):
     yield from caption(image, model)
 
 
-def build() -> None:
+def build() -> share.Target:
     with gr.Tab(tr("Caption"), id="caption"):
         gr.Markdown(tr("Upload a picture (or click an example) and the model describes it, one token at a time. "
                     "Then click any word of the caption to see where the model looked when it wrote it."))
@@ -60,3 +60,4 @@ def build() -> None:
     controls.on_generate(run.click, caption, [image, model, *decoding_ui.inputs, room], [text, data], api_name="caption",
                          record=explorer.record)
     explorer.wire(image, data)
+    return share.Target("caption", image, model, decoding_ui.precision, None, explorer)

@@ -27,7 +27,7 @@ from ...pipeline.answers import LOC_EXPLANATION, annotations, describe_detection
 from ...pipeline.decoding import Decoding, Payload
 from ...pipeline.prompts import TASK_CHOICES, clean_prompt
 from ...pipeline.run import run_stream
-from .. import controls, examples, gpu, notices, registry, room_api, tooldoc
+from .. import controls, examples, gpu, notices, registry, room_api, share, tooldoc
 from ..explorer import Explorer
 from ..i18n import choices, on_language, tr
 
@@ -177,7 +177,7 @@ def _mask_text(fig, sentences) -> str:
 
 
 # ----------------------------------------------------------------------------- layout
-def _build_ready() -> None:
+def _build_ready() -> share.Target:
 
     note = registry.offline_note()
     gr.Markdown(tr(INTRO))
@@ -254,11 +254,12 @@ def _build_ready() -> None:
     draw.click(controls.guard(example_mask), [model, folder, prompt, mask_answer], [pali_mask, pali_text, git_mask,
                                                                                   git_text],
                api_visibility="private", concurrency_id=controls.EXPLORE)
+    return share.Target("paligemma", image, model, decoding_ui.precision, prompt, explorer)
 
 
-def build() -> None:
+def build() -> share.Target | None:
     with gr.Tab(tr("PaliGemma"), id="paligemma"):
         if available():
-            _build_ready()
-        else:
-            gr.Markdown(tr(COMING), elem_id="paligemma-coming")
+            return _build_ready()
+        gr.Markdown(tr(COMING), elem_id="paligemma-coming")
+        return None

@@ -10,7 +10,7 @@ import gradio as gr
 
 from ...errors import InputError
 from ...pipeline.decoding import Decoding
-from .. import controls, examples, registry, tooldoc
+from .. import controls, examples, registry, share, tooldoc
 from ..explorer import Explorer
 from ..i18n import tr
 
@@ -48,7 +48,7 @@ def example_video(clip, question, model):
     yield from video(clip, question, model)
 
 
-def build() -> None:
+def build() -> share.Target:
     with gr.Tab(tr("Video"), id="video"):
         gr.Markdown(tr("Upload a short clip. The model reads a few frames spread evenly over it (6 for the GIT video "
                        "models), each as its own block of image tokens with a learned frame embedding, then captions "
@@ -68,3 +68,4 @@ def build() -> None:
     controls.on_generate(run.click, video, [clip, question, model, *decoding_ui.inputs], [text, data],
                          api_name="video", record=explorer.record)
     explorer.wire(clip, data)
+    return share.Target("video", clip, model, decoding_ui.precision, question, explorer)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ...pipeline.decoding import Decoding
-from .. import controls, examples, registry, room_api, tooldoc
+from .. import controls, examples, registry, room_api, share, tooldoc
 from ..explorer import Explorer
 from ..i18n import tr
 
@@ -41,7 +41,7 @@ def example_vqa(image, question, model):
     yield from vqa(image, question, model)
 
 
-def build() -> None:
+def build() -> share.Target:
     with gr.Tab(tr("Visual QA"), id="vqa"):
         gr.Markdown(tr("Ask a question about a picture. GIT reads the question as the start of the text and simply "
                     "continues it with the answer; the explorer shows where each answer token looked."))
@@ -62,3 +62,4 @@ def build() -> None:
     controls.on_generate(run.click, vqa, inputs, [text, data], api_name="vqa", record=explorer.record)
     controls.on_generate(question.submit, vqa, inputs, [text, data], record=explorer.record)
     explorer.wire(image, data)
+    return share.Target("vqa", image, model, decoding_ui.precision, question, explorer)

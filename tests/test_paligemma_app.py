@@ -298,7 +298,7 @@ def test_explorer_builds_from_the_result_json(tiny, loaded, picture):
     with gr.Blocks(analytics_enabled=False):
         explorer = Explorer("pg-test")
     out = explorer._build(str(path), payload, "mean", "mean", True, True, 0.5, "viridis", 1)
-    assert len(out) == 11 + len(explorer.figure_outputs)
+    assert len(out) == 11 + len(explorer._cleared) + len(explorer.figure_outputs)
     expl, chips, status = out[0], out[2], out[8]
     assert len(expl.tokens) == 3 and "3 x 3 patches" in status and len(chips["choices"]) == 3
     assert out[9] is not None and "answer → answer: causal" in out[10]  # the mask of this result

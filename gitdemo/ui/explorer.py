@@ -264,11 +264,20 @@ class Explorer:
         want = rest[n] if len(rest) > n else None
         return want if isinstance(want, dict) else {}
 
+    @property
+    def _cleared(self) -> list:
+        """What a new result clears besides the figures: the patch readers, "Test this map"."""
+        return [*self.patches.outputs, *self.faithful.reset_outputs]
+
+    def _cleared_values(self, expl) -> list:
+        return [*self.patches._reset(expl, 1), *self.faithful._reset(expl)]
+
     def _empty(self, payload) -> list:
         status = (local("Generate something above, then click one of its tokens.") if not payload else
                   say("The model produced no tokens, so there is no attention to explore."))
-        return [None, gr.skip() if not payload else None, gr.update(choices=[], value=None), gr.update(value=1, maximum=2, interactive=False), "",
-                gr.update(), gr.update(), gr.update(), status, None, ""] + self._figure_values(None)
+        return [None, gr.skip() if not payload else None, gr.update(choices=[], value=None),
+                gr.update(value=1, maximum=2, interactive=False), "", gr.update(), gr.update(), gr.update(), status,
+                None, "", *self._cleared_values(None)] + self._figure_values(None)
 
     def _build(self, media, payload, *rest, progress=gr.Progress()):
         controls, opened, record = self._split(rest)
@@ -294,7 +303,8 @@ class Explorer:
                 token_summary(expl, view),
                 gr.update(choices=layers, value=view.layer), gr.update(choices=heads, value=view.head),
                 gr.update(maximum=max(2, expl.layout.num_frames), value=view.frame),
-                _status(expl) + _precision_note(loaded.precision), *mask_values] + self._figure_values(figs)
+                _status(expl) + _precision_note(loaded.precision), *mask_values, *self._cleared_values(expl)] + \
+            self._figure_values(figs)
 
     def _select(self, expl, index, *rest):
         controls, opened, _ = self._split(rest)
@@ -359,11 +369,11 @@ class Explorer:
         k = self.key
         self.faithful.wire(self, media, payload)
         self.share.click(None, None, self.link, js=f"() => ({LINK_JS})('{k}')", api_visibility="private")
-        built = payload.change(guard(self._build), [media, payload, *self.controls, self.open, self.record, self.want],
-                               [self.state, self.want, self.chips, self.scrubber, self.step_text, self.layer, self.head,
-                                self.frame, self.status, *self.mask.components, *self.figure_outputs],
+        payload.change(guard(self._build), [media, payload, *self.controls, self.open, self.record, self.want],
+                       [self.state, self.want, self.chips, self.scrubber, self.step_text, self.layer, self.head,
+                        self.frame, self.status, *self.mask.components, *self._cleared, *self.figure_outputs],
                                api_name=f"{k}_explore", show_progress="minimal", **common)
-        self.patches.wire(built, self.state, self.frame)
+        self.patches.wire(self.state, self.frame)
         self.chips.input(guard(self._select), [self.state, self.chips, *self.controls, self.open],
                          [self.scrubber, self.step_text, *self.figure_outputs], api_name=f"{k}_token",
                          show_progress="hidden", **common)

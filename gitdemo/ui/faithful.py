@@ -83,6 +83,11 @@ class TestThisMap:
             self.result = gr.Markdown(elem_id=f"{key}-faith-result")
 
     # -- handlers
+    @property
+    def reset_outputs(self) -> list:
+        """Cleared by the explorer's own build (no event of their own: a page's explorer costs one event)."""
+        return [self.hidden, self.picture, self.curve, self.result]
+
     def _reset(self, expl):
         if expl is None:
             return None, "", "", ""
@@ -142,9 +147,6 @@ class TestThisMap:
     def wire(self, explorer, media, payload) -> None:
         common = dict(concurrency_id=EXPLORE, api_visibility="undocumented")
         k = self.key
-        explorer.state.change(self._reset, [explorer.state],
-                              [self.hidden, self.picture, self.curve, self.result],
-                              api_name=f"{k}_faith_reset", **common)
         self.curve_run.click(guard(self._curve), [media, payload, explorer.state, explorer.chips],
                              [self.curve], api_name=f"{k}_faith_curve", **common)
         self.picture.select(guard(self._click), [explorer.state, self.hidden], [self.hidden, self.picture],

@@ -80,10 +80,9 @@ class PatchPanel:
             expl.picked = None
         return [gr.skip(), f"<p>{viz.html.esc(local(self.HINT))}</p>", None, ""]
 
-    def wire(self, build_event, state, frame) -> None:
-        """Clear the readers after each new exploration (`build_event.then`) and when the frame changes."""
+    def wire(self, state, frame) -> None:
+        """Clear the readers when the frame changes (the explorer's build clears them with its own outputs)."""
         common = dict(concurrency_id=EXPLORE, api_visibility="private", show_progress="hidden")
-        build_event.then(guard(self._reset), [state, frame], self.outputs, **common)
         frame.input(guard(self._reset), [state, frame], self.outputs, trigger_mode="always_last", **common)
 
 

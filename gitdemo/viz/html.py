@@ -190,7 +190,7 @@ def toggle_grid(uri: str, hidden: np.ndarray, fill: str, title: str, caption: st
         cells.append("</div>")
     keys = say("{title}: {rows} x {cols} patches; arrow keys move, Enter hides or shows a patch.", title=title,
                rows=rows, cols=cols)
-    return (f'<figure class="gd-fig gd-heat"><div class="gd-title">{esc(title)}</div>'
+    return (f'<figure class="gd-fig gd-heat gd-hiding"><div class="gd-title">{esc(title)}</div>'
             f'<div class="gd-stage" dir="ltr"><img class="gd-pic" src="{uri}" alt="">'
             f'<div class="gd-grid" role="grid" aria-label="{esc(keys)}" data-rows="{rows}" data-cols="{cols}" '
             f'style="grid-template-columns:repeat({cols},1fr);grid-template-rows:repeat({rows},1fr)">'

@@ -4,7 +4,8 @@ One module per tab in `tabs/` (caption, vqa, video, mask, paligemma), the shared
 handlers in `controls`, the one attention explorer in `explorer`, the Gradio-free logic in
 `explore`, the one model cache in `registry`, the example rows in `examples`. Named API endpoints
 (the stable contract for gradio_client): `/caption`, `/vqa`, `/video`, `/mask`, `/paligemma`,
-`/compare` (tabs/compare) and `/patch_readers` (patch_api).
+`/compare` (tabs/compare), `/patch_readers` (patch_api), `/faithfulness` (faithful) and `/attention_scores`
+(mechanism).
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def _examples_fingerprint() -> str:
 def build_demo():
     import gradio as gr
 
-    from . import faithful, registry
+    from . import faithful, mechanism, registry
     from .i18n import plain_headers, tr, wire_language
     from .patch_api import register_api
     from .sessions import lazy_session_configs
@@ -70,6 +71,7 @@ def build_demo():
             for tab in TABS:
                 tab.build()
         faithful.api()  # /faithfulness(image, model, token): the deletion test over the API
+        mechanism.api()  # /attention_scores(image, model, question, token, layer, head): one head step by step
         register_api()
         wire_language(demo)  # the page's language, for the texts the server writes (after the tabs registered)
     plain_headers(demo)

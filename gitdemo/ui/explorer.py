@@ -32,6 +32,7 @@ from .faithful import TestThisMap
 from .i18n import local, marker, tr
 from ..lang import say
 from .patches import PatchPanel
+from .mechanism import MechanismPanel
 
 log = logging.getLogger(__name__)
 STATE_TTL_S = int(os.environ.get("GITDEMO_STATE_TTL_S", "3600"))
@@ -187,6 +188,7 @@ class Explorer:
                 self.mask = _slot("Attention mask", f"{key}-mask")
                 self.mask_sentences = gr.Markdown()
             self.accordions["mask"] = acc
+            self.mechanism = MechanismPanel(key)  # issue 23: attention step by step + the sampling knobs
         if not video:
             self.slots["frames"] = None
 
@@ -341,6 +343,7 @@ class Explorer:
                        show_progress="hidden", concurrency_id=EXPLORE)
             acc.collapse(lambda opened, s=section: sorted(set(opened or []) - {s}), [self.open], [self.open],
                          api_visibility="private", show_progress="hidden", queue=False)
+        self.mechanism.wire(self)  # issue 23
 
 
 __all__ = ["Explorer", "exploration", "FIGURES"]

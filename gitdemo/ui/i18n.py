@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 
+from .i18n_mech import MECH_LABELS
 from .i18n_tabs import TAB_TEXT
 
 LANGUAGES = ("en", "ar", "zh-CN")
@@ -143,6 +144,7 @@ TABLE: dict[str, tuple[str, str]] = {
                                                           "相关性(按梯度加权;按需计算)"),
 }
 TABLE.update(TAB_TEXT)  # the Video, Attention mask and PaliGemma tabs, choices, Test this map (i18n_tabs.py)
+TABLE.update(MECH_LABELS)  # attention step by step, the sampling knobs, the Lesson tab (i18n_mech.py)
 
 
 def translations() -> dict[str, dict[str, str]]:

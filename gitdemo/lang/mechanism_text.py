@@ -90,4 +90,14 @@ MECH_TEXT: dict[str, tuple[str, str]] = {
     "temperature 1.": (
         "المرحلتان 2 و3 مُعاد تطبيعهما على أرجح {n} رمزًا، التي تحمل {share} من الاحتمال عند درجة الحرارة 1.",
         "第 2、3 阶段在最可能的 {n} 个词元上重新归一化,这些词元在温度 1 时占 {share} 的概率。"),
+    # the Lesson tab (ui.tabs.lesson)
+    "What to look at": ("إلامَ تنظر", "看哪里"),
+    "Question": ("السؤال", "问题"),
+    "Answer": ("الإجابة", "答案"),
+    "token {n}": ("الرمز {n}", "第 {n} 个词元"),
+    "In the explorer: {token}, {layer}, {head}.": ("في المستكشف: {token}، {layer}، {head}.", "在探索器中:{token},{layer},{head}。"),
+    "Then open 'Attention step by step'.": ("ثم افتح 'الانتباه خطوة بخطوة'.", "然后打开“逐步看注意力”。"),
+    "Then open 'The sampling knobs, live'.": ("ثم افتح 'مقابض أخذ العيّنات مباشرةً'.", "然后打开“实时调节采样”。"),
+    "This step needs a tab this server does not show.": ("هذه الخطوة تحتاج تبويبًا لا يعرضه هذا الخادم.",
+                                                          "这一步需要一个本服务器没有显示的标签页。"),
 }

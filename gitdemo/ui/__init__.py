@@ -55,7 +55,7 @@ def build_demo():
     from .i18n import plain_headers, tr, wire_language
     from .patch_api import register_api
     from .sessions import lazy_session_configs
-    from .tabs import TABS
+    from .tabs import TABS, lesson
 
     lazy_session_configs()  # a class of thirty: new sessions start without building every block's config
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", os.path.join(".gradio", "cached_examples", _examples_fingerprint()))
@@ -67,9 +67,9 @@ def build_demo():
                        "attention over the image, layer by layer and head by head."))
         if offline:
             gr.Markdown(tr(offline))
-        with gr.Tabs():
-            for tab in TABS:
-                tab.build()
+        with gr.Tabs() as tabs:
+            built = {tab: tab.build() for tab in TABS}
+        lesson.wire(built[lesson], tabs, demo)  # its one click fills another tab's inputs and selects that tab
         faithful.api()  # /faithfulness(image, model, token): the deletion test over the API
         mechanism.api()  # /attention_scores(image, model, question, token, layer, head): one head step by step
         register_api()

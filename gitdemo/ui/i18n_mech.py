@@ -36,4 +36,11 @@ MECH_LABELS: dict[str, tuple[str, str]] = {
     "Top-k (0: off)": ("Top-k (0: متوقف)", "Top-k(0:关闭)"),
     "Top-p (1: off)": ("Top-p (1: متوقف)", "Top-p(1:关闭)"),
     "Sample again: 100 draws": ("اسحب من جديد: 100 سحبة", "再次采样:抽取 100 次"),
+    # the Lesson tab (tabs/lesson.py)
+    "Lesson": ("الدرس", "课程"),
+    "Lesson step": ("خطوة الدرس", "课程步骤"),
+    "Previous step": ("الخطوة السابقة", "上一步"),
+    "Next step": ("الخطوة التالية", "下一步"),
+    "Set up this step in the app (one click)": ("جهّز هذه الخطوة في التطبيق (بنقرة واحدة)", "在应用中设置这一步(一键)"),
+    "Show the answer": ("اعرض الإجابة", "显示答案"),
 }

@@ -1,6 +1,6 @@
 """One module per tab; each has `build()` (render it inside `gr.Tabs`) and its API handler(s)."""
-from . import caption, compare, mask, paligemma, video, vqa
+from . import caption, compare, lesson, mask, paligemma, video, vqa
 
-TABS = (caption, vqa, video, mask, paligemma, compare)  # in the order the app shows them
+TABS = (caption, vqa, video, mask, paligemma, compare, lesson)  # in the order the app shows them
 
-__all__ = ["TABS", "caption", "vqa", "video", "mask", "paligemma", "compare"]
+__all__ = ["TABS", "caption", "vqa", "video", "mask", "paligemma", "compare", "lesson"]

@@ -28,8 +28,14 @@ from ...lang import current, say, use
 
 # in the page: press the target tab's run button once the inputs are set (the same event as a student's click)
 CLICK_RUN = """(target) => {
-  const button = target ? document.getElementById(target) : null;
-  if (button) { button.scrollIntoView({block: 'nearest'}); button.click(); }
+  // a tab's content is mounted when it is first selected: wait (up to 10 s) for its run button to be on screen
+  let tries = 0;
+  const press = () => {
+    const button = target ? document.getElementById(target) : null;
+    if (button && button.offsetParent !== null) { button.scrollIntoView({block: 'nearest'}); button.click(); }
+    else if (target && tries++ < 100) setTimeout(press, 100);
+  };
+  press();
   return [];
 }"""
 

@@ -94,7 +94,7 @@ def test_scores_html_has_numbers_for_every_key(run):
     view.keys[-1].text = '<img src=x onerror="alert(1)">'
     page = scores_html.render(view, [Image.open(EXAMPLE)], "token 3")
     assert "onerror=\"alert" not in page and "&lt;img" in page
-    tips = re.findall(r'aria-label="([^"]*)" data-tip', page)
+    tips = re.findall(r'data-cell="\d+" tabindex="-1" role="img" aria-label="([^"]*)"', page)
     assert len(tips) == 2 * len(view.keys)  # scores and weights: every key once each, with its numbers
     assert all(re.search(r"\d", t) for t in tips)
     rows = re.findall(r"<tr><td>\d+</td>", page)

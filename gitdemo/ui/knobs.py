@@ -25,7 +25,8 @@ INTRO = ("Generation picks each token from a probability distribution. Temperatu
 SHOWN = 12  # rows of the table (the answer's token is added when it lies further down)
 CSS = """
 .gd-knobs table { border-collapse: collapse; font-size: 0.9em; width: 100%; }
-.gd-knobs th, .gd-knobs td { border: 1px solid #a1a1aa; padding: 2px 6px; text-align: start; vertical-align: middle; }
+.gd-knobs th, .gd-knobs td { border: 1px solid #a1a1aa; padding: 2px 6px; text-align: start; vertical-align: middle;
+  white-space: nowrap; }
 .gd-knobs .gd-bar { display: inline-block; height: 0.9em; background: #1d4ed8; vertical-align: middle;
   margin-inline-end: 6px; }
 .gd-knobs .gd-bar.gd-draw { background: #d55e00; }
@@ -64,9 +65,14 @@ def ensure(expl, data):
     return {"for": _signature(expl), "logits": gpu.traced(_logits, loaded, origin, expl.token_ids)}
 
 
+def number(p: float) -> str:
+    """A probability as the table writes it: 3 decimals, tiny ones in scientific notation (not a flat 0.000)."""
+    return "0" if p == 0 else f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
 def _bar(p: float, draw: bool = False) -> str:
     width = max(0.0, min(100.0, 100 * p))
-    return f'<span class="gd-bar{" gd-draw" if draw else ""}" style="width:{width * 0.8:.1f}%"></span>'
+    return f'<span class="gd-bar{" gd-draw" if draw else ""}" style="width:{width * 0.7:.1f}%"></span>'
 
 
 def render(st: sampling.Stages, counts: list[tuple[int, int]] | None = None, draws: int = sampling.DRAWS) -> str:
@@ -84,15 +90,16 @@ def render(st: sampling.Stages, counts: list[tuple[int, int]] | None = None, dra
     for i in rows:
         text = html.escape(st.texts[i].strip() or repr(st.texts[i]))
         mark = say(" (the answer's token)") if i == st.chosen else ""
-        cells = [f"<td>{_bar(st.base[i])}{st.base[i]:.3f}</td>", f"<td>{_bar(st.tempered[i])}{st.tempered[i]:.3f}</td>",
-                 f"<td>{_bar(st.final[i])}{st.final[i]:.3f}</td>" if st.final[i] > 0 else
+        cells = [f"<td>{_bar(st.base[i])}{number(st.base[i])}</td>",
+                 f"<td>{_bar(st.tempered[i])}{number(st.tempered[i])}</td>",
+                 f"<td>{_bar(st.final[i])}{number(st.final[i])}</td>" if st.final[i] > 0 else
                  f'<td class="gd-cut">{html.escape(say("cut (0)"))}</td>']
         if counts is not None:
             c = drawn.get(i, 0)
             cells.append(f"<td>{_bar(c / max(1, draws), True)}{c}</td>")
         body.append(f'<tr{" class=gd-chosen" if i == st.chosen else ""}><th scope=row>{text}'
                     f'{html.escape(mark)}</th>{"".join(cells)}</tr>')
-    other = [f"<td>{_bar(st.other)}{st.other:.3f}</td>", "<td></td>", "<td></td>"] + (["<td></td>"] if counts else [])
+    other = [f"<td>{_bar(st.other)}{number(st.other)}</td>", "<td></td>", "<td></td>"] + (["<td></td>"] if counts else [])
     body.append(f"<tr><th scope=row>{html.escape(say('all other tokens'))}</th>{''.join(other)}</tr>")
     caption = say("Step {step}: {kept} of the {n} likeliest tokens survive top-k and top-p; the answer's token "
                   "'{token}' has {p} at stage 3.", step=st.step + 1, kept=st.kept, n=len(st.ids),
@@ -100,7 +107,7 @@ def render(st: sampling.Stages, counts: list[tuple[int, int]] | None = None, dra
                   p=f"{st.final[st.chosen]:.3f}" if st.chosen >= 0 else "0")
     note = say("Stages 2 and 3 are renormalised over the {n} likeliest tokens, which hold {share} of the probability "
                "at temperature 1.", n=len(st.ids), share=f"{sum(st.base):.1%}")
-    return (f'<div class="gd-knobs"><p>{html.escape(caption)}</p><table><caption>{html.escape(caption)}</caption>'
+    return (f'<div class="gd-knobs"><table><caption>{html.escape(caption)}</caption>'
             f"<tr>{head}</tr>{''.join(body)}</table><p>{html.escape(note)}</p></div>")
 
 

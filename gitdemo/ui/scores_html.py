@@ -22,15 +22,17 @@ CSS = """
 .gd-mech figure { margin: 0; }
 .gd-mech figcaption { font-size: 0.9em; max-width: 300px; }
 .gd-mech .gd-pic { position: relative; width: 240px; height: 240px; }
-.gd-mech .gd-pic img { position: absolute; inset: 0; width: 100%; height: 100%; }
+.gd-mech .gd-pic { background-size: 100% 100%; }
+.gd-mech .gd-pic.gd-small { width: 150px; height: 150px; }
 .gd-mech .gd-grid { position: absolute; inset: 0; display: grid; outline-offset: 3px; }
 .gd-mech .gd-grid:focus { outline: 3px solid #1d4ed8; }
 .gd-mech .gd-cell, .gd-mech .gd-tok { position: relative; border: 1px solid rgba(255,255,255,0.35); }
 .gd-mech .gd-cell:focus, .gd-mech .gd-tok:focus { outline: 3px solid #1d4ed8; z-index: 3; }
 .gd-mech .gd-cell:hover::after, .gd-mech .gd-cell:focus::after, .gd-mech .gd-tok:hover::after,
 .gd-mech .gd-tok:focus::after {
-  content: attr(data-tip); position: absolute; left: 50%; top: 100%; transform: translateX(-50%); z-index: 4;
-  background: #111827; color: #ffffff; padding: 2px 6px; border-radius: 4px; white-space: pre; font-size: 12px; }
+  content: attr(aria-label); position: absolute; inset-inline-start: 0; top: 100%; z-index: 4;
+  background: #111827; color: #ffffff; padding: 2px 6px; border-radius: 4px; white-space: nowrap; font-size: 12px;
+  pointer-events: none; }
 .gd-mech .gd-blocked { background: repeating-linear-gradient(45deg, #6b7280 0 3px, #e5e7eb 3px 7px) !important; }
 .gd-mech .gd-row { display: flex; flex-wrap: wrap; gap: 4px; margin: 4px 0; outline-offset: 3px; }
 .gd-mech .gd-row:focus { outline: 3px solid #1d4ed8; }
@@ -70,12 +72,17 @@ element.addEventListener('keydown', (e) => {
 def picture_uri(image, side: int = 240) -> str:
     """The model's view of a frame as a small inline JPEG (no file to serve, nothing kept)."""
     buf = io.BytesIO()
-    image.convert("RGB").resize((side, side)).save(buf, format="JPEG", quality=80)
+    image.convert("RGB").resize((side, side)).save(buf, format="JPEG", quality=75)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def _esc(text) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _num(x: float) -> str:
+    """4 decimals, tiny values in scientific notation (a weight of 3e-6 is not 0)."""
+    return "0" if x == 0 else f"{x:.4f}" if abs(x) >= 0.0001 else f"{x:.1e}"
 
 
 def _weight_colour(w: float, top: float) -> str:
@@ -106,7 +113,7 @@ def _tip(view: ScoreView, j: int) -> str:
         return say("{name}: score {score}, blocked ({rule}), weight 0", name=name, score=f"{view.scores[j]:.2f}",
                    rule=say(REASONS[view.reasons[j]]))
     return say("{name}: score {score}, weight {weight}", name=name, score=f"{view.scores[j]:.2f}",
-               weight=f"{view.weights[j]:.4f}")
+               weight=_num(view.weights[j]))
 
 
 def _cell(view: ScoreView, j: int, what: str, span: float, top: float, tag: str = "span", text: str = "") -> str:
@@ -115,8 +122,9 @@ def _cell(view: ScoreView, j: int, what: str, span: float, top: float, tag: str 
     cls = ("gd-tok" if text else "gd-cell") + (" gd-blocked" if blocked else "") + \
         (" gd-query" if j == view.query else "")
     tip = _esc(_tip(view, j))
-    return (f'<{tag} class="{cls}" data-cell="{j}" tabindex="-1" role="img" aria-label="{tip}" data-tip="{tip}" '
-            f'title="{tip}" style="background:{colour}">{_esc(text) if text else ""}</{tag}>')
+    # one copy of the numbers: the accessible name, which the hover / focus tooltip (CSS) shows too
+    return (f'<{tag} class="{cls}" data-cell="{j}" tabindex="-1" role="img" aria-label="{tip}" '
+            f'style="background:{colour}">{_esc(text) if text else ""}</{tag}>')
 
 
 def _grids(view: ScoreView, pictures, what: str, span: float, top: float) -> str:
@@ -130,9 +138,8 @@ def _grids(view: ScoreView, pictures, what: str, span: float, top: float) -> str
         cells = "".join(_cell(view, j, what, span, top) for j in idx)
         where = say(" (frame {n})", n=f) if view.frames > 1 else ""
         label = _esc(f"{title}{where}: {say('arrow keys move between patches')}")
-        pic = pictures[min(f - 1, len(pictures) - 1)] if pictures else None
-        img = f'<img src="{picture_uri(pic)}" alt="">' if pic is not None else ""
-        out.append(f'<figure><div class="gd-pic">{img}<div class="gd-grid" tabindex="0" role="group" '
+        small = " gd-small" if view.frames > 1 else ""
+        out.append(f'<figure><div class="gd-pic{small} gd-frame-{f}"><div class="gd-grid" tabindex="0" role="group" '
                    f'aria-label="{label}" data-cols="{view.cols}" style="grid-template-columns:repeat({view.cols},1fr)">'
                    f'{cells}</div></div><figcaption>{_esc(title)}{_esc(where)}</figcaption></figure>')
     return "".join(out)
@@ -153,7 +160,7 @@ def _softmax_lines(view: ScoreView, n: int = 5) -> str:
     head = "".join(f"<th scope=col>{_esc(h)}</th>" for h in
                    (say("key"), say("score s"), say("e^(s − max)"), say("÷ sum = weight")))
     rows = "".join(f"<tr><th scope=row>{_esc(key_name(view, j))}</th><td>{view.scores[j]:.3f}</td>"
-                   f"<td>{math.exp(view.scores[j] - best):.4f}</td><td>{view.weights[j]:.4f}</td></tr>" for j in top)
+                   f"<td>{_num(math.exp(view.scores[j] - best))}</td><td>{_num(view.weights[j])}</td></tr>" for j in top)
     cap = say("Softmax in numbers for the {n} largest weights: the sum of e^(s − max) over the {m} open keys is "
               "{total}.", n=len(top), m=len(open_), total=f"{total:.4f}")
     return f"<table><caption>{_esc(cap)}</caption><tr>{head}</tr>{rows}</table>"
@@ -177,7 +184,7 @@ def _table(view: ScoreView) -> str:
     rows = []
     for j in range(len(view.keys)):
         rule = _esc(say(REASONS[view.reasons[j]])) if view.masked[j] else ""
-        weight = "0" if view.masked[j] else f"{view.weights[j]:.4f}"
+        weight = "0" if view.masked[j] else _num(view.weights[j])
         rows.append(f"<tr><td>{j + 1}</td><td class=gd-text>{_esc(key_name(view, j))}</td>"
                     f"<td>{view.scores[j]:.3f}</td><td class=gd-text>{rule}</td><td>{weight}</td></tr>")
     cap = say("All {n} keys in the model's order", n=len(view.keys))
@@ -194,7 +201,7 @@ def summary(view: ScoreView, query_text: str) -> str:
                "Largest weights: {top}. The image patches get {image} of the attention.",
                layer=view.layer + 1, head=view.head + 1, query=query_text, open=len(open_),
                blocked=len(view.keys) - len(open_), image=f"{image:.1%}",
-               top=join(f"{key_name(view, j)} {view.weights[j]:.3f}" for j in top))
+               top=join(f"{key_name(view, j)} {_num(view.weights[j])}" for j in top))
 
 
 def render(view: ScoreView, pictures, query_text: str, note: str = "") -> str:
@@ -202,7 +209,12 @@ def render(view: ScoreView, pictures, query_text: str, note: str = "") -> str:
     open_ = [j for j, m in enumerate(view.masked) if not m]
     span = max((abs(view.scores[j]) for j in open_), default=1.0)
     top = max((view.weights[j] for j in open_), default=1.0)
-    parts = ['<div class="gd-mech">', f"<p><strong>{_esc(summary(view, query_text))}</strong></p>"]
+    # each frame's picture once (both grids show it): a background set by a class, not two inline images
+    side = 240 if view.frames == 1 else 150  # a video's frames drawn smaller: six of them, twice
+    frames = "".join(f".gd-mech .gd-frame-{f + 1} {{ background-image: url({picture_uri(pic, side)}); }}"
+                     for f, pic in enumerate(list(pictures or [])[: view.frames]))
+    parts = [f"<style>{frames}</style>", '<div class="gd-mech">',
+             f"<p><strong>{_esc(summary(view, query_text))}</strong></p>"]
     if note:
         parts.append(f"<p>{_esc(note)}</p>")
     steps = [

@@ -124,3 +124,23 @@ def test_the_lesson_speaks_the_pages_language(app_url, lang, word):
         page.wait_for_function("t => document.querySelector('#lesson-body').innerText.includes(t)", arg=expected,
                                timeout=TIMEOUT)
     assert not leaked
+
+
+def test_attention_scores_over_the_api(app_url):
+    from gradio_client import Client, handle_file
+
+    from gitdemo.explain.scores import softmax_of
+
+    client = Client(app_url, analytics_enabled=False, verbose=False)
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert [p["parameter_name"] for p in info["/attention_scores"]["parameters"]] == \
+        ["image", "model", "question", "token", "layer", "head"]
+    data = client.predict(handle_file(str(EXAMPLES / "scene_00000.png")), "embedded", "", 3, 2, 2,
+                          api_name="/attention_scores")
+    assert (data["token"], data["layer"], data["head"]) == (3, 2, 2) and data["answer"] == TRUTH["scene_00000.png"][
+        "caption"]
+    assert max(abs(a - b) for a, b in zip(softmax_of(data["scores"], data["masked"]), data["weights"],
+                                          strict=True)) < 1e-5
+    pali = client.predict(handle_file(str(EXAMPLES / "scene_00001.png")), "embedded-paligemma", "caption en", 1, 1, 1,
+                          api_name="/attention_scores")
+    assert pali["family"] == "paligemma" and "cls" not in {k["kind"] for k in pali["keys"]}

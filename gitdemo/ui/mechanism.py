@@ -124,11 +124,23 @@ def _number(value, name: str) -> int:
 
 
 def attention_scores(image, model=None, question="", token=1, layer=1, head=1):
-    """One head's attention step by step for the greedy answer to `image` (and GIT's `question` or PaliGemma's
-    prompt): for generated token `token`, decoder layer `layer` and head `head` (all from 1), the raw scores
-    q·k/√d over every key in the model's order, which keys the mask blocks, and the softmax weights.
-    Returns {"token", "layer", "head", "keys": [{"kind": "image"|"cls"|"prompt"|"answer", "row", "col", "frame",
-    "text"}], "scores", "masked", "weights", "reasons", "query", "family", "answer", "grid"}."""
+    """One head's attention step by step for the greedy answer to an image: the raw scores q·k/√d of one
+    generated token's query over every key in the model's order, which keys the attention mask blocks (and
+    why), and the softmax weights (the explorer's map for that layer and head).
+
+    Args:
+        image: the picture (a file path or URL); for GIT's video models also a video file.
+        model: "embedded" (the Shapes GIT), "embedded-paligemma", or a GIT / PaliGemma checkpoint of the menus;
+            empty for the default.
+        question: GIT's question (empty for a caption) or PaliGemma's prompt (empty: "caption en").
+        token: which generated token, counted from 1.
+        layer: which decoder layer, counted from 1.
+        head: which attention head, counted from 1.
+
+    Returns:
+        {"token", "layer", "head", "keys": [{"kind": "image"|"cls"|"prompt"|"answer", "row", "col", "frame",
+        "text"}], "scores", "masked", "weights", "reasons", "query", "family", "answer", "grid", "model"}.
+    """
     loaded = registry.CACHE.get(model or None, precision="fp32")
     pali = loaded.family == registry.PALIGEMMA
     path = str(image or "")

@@ -89,6 +89,23 @@ def test_git_image_scores_equal_the_explorer(git):
     assert data["token"] == 2 and data["layer"] == 1 and set(data["keys"][0]) == {"kind", "row", "col", "frame", "text"}
 
 
+@pytest.mark.parametrize("family", ["git", "paligemma"])
+def test_weights_equal_what_generation_recorded(family, git, pali):
+    """The cached decoding loop's own record (one query per step, LAST_ROW) for that token, layer and head."""
+    from gitdemo.generation import generate
+
+    model, processor = git if family == "git" else pali
+    img = Image.open(EXAMPLES / "scene_00004.png")
+    inputs, ids = _setup(model, processor, [img] if family == "git" else img, None if family == "git" else "caption en")
+    out = generate(model, max_new_tokens=len(ids), output_attentions=True, return_dict=True, **inputs.model_kwargs)
+    assert out.new_tokens[0, : len(ids)].tolist() == ids
+    for t in range(len(ids)):
+        layer, head = t % model.num_decoder_layers(), (t + 1) % 3
+        view = sc.step_scores(model, processor, inputs, ids, layer, head, token=t)
+        recorded = out.attentions[t][layer][0, head].float()  # (K_step,): keys up to the query
+        assert torch.allclose(torch.tensor(view.weights[: recorded.shape[0]]), recorded, atol=1e-5)
+
+
 def test_git_image_token_query_reads_only_the_image(git):
     model, processor = git
     img = Image.open(EXAMPLES / "scene_00001.png")

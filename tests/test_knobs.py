@@ -113,3 +113,13 @@ def test_attention_scores_endpoint_counts_from_one():
     assert max(abs(a - b) for a, b in zip(expected, data["weights"], strict=True)) < 1e-5
     with pytest.raises(gitdemo.errors.InputError, match="Layer 99"):
         attention_scores(str(EXAMPLE), "", "", 1, 99, 1)
+
+
+def test_texts_given_by_name_are_in_the_tables():
+    """The panels' texts handed over in variables (tr(INTRO), say(HINT), the mask rules, menu choices)."""
+    from gitdemo.lang import MESSAGES
+    from gitdemo.ui import knobs, mechanism
+    from gitdemo.ui.i18n import TABLE
+
+    assert {mechanism.INTRO, knobs.INTRO, "the selected token's query", "an image patch's own query"} <= set(TABLE)
+    assert {mechanism.HINT, *sc.REASONS.values()} <= set(MESSAGES)

@@ -3,11 +3,14 @@ names; "Attention step by step" and "The sampling knobs, live" open, work by key
 and pass axe-core."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gitdemo.ui import lessons
 from test_app_browser import EXAMPLES, TIMEOUT, TRUTH, _wait_value, local_page
 
+DOCS_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 RESULT = {"caption": "#caption-text", "vqa": "#vqa-text", "video": "#video-text", "paligemma": "#paligemma-answer"}
 TAB_NAMES = {"caption": "Caption", "vqa": "Visual QA", "video": "Video", "paligemma": "PaliGemma"}
 
@@ -18,6 +21,17 @@ def page_(app_url):
     leaked: list[str] = []
     with local_page(app_url, leaked, viewport={"width": 1280, "height": 1000}) as page:
         yield page, leaked
+
+
+def _panel_shot(page, selector: str, name: str) -> None:
+    """One panel's screenshot for docs/usage.md (palette-compressed, as the other screenshots)."""
+    import io
+
+    from PIL import Image
+
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    im = Image.open(io.BytesIO(page.locator(selector).screenshot())).convert("RGB")
+    im.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(DOCS_SHOTS / f"{name}.png", optimize=True)
 
 
 def _axe(page, selector: str) -> list:
@@ -90,6 +104,7 @@ def test_step_by_step_and_the_knobs_by_keyboard(page_):
     focused = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
     assert focused and "row 2, column 2" in focused and "score" in focused  # the first arrow enters the grid
     assert not _axe(page, "#caption-mech-html")  # what this panel draws (Gradio's own labels: the theme's)
+    _panel_shot(page, "#caption-mechanism", "attention-step-by-step")
     # an image patch's own query: text keys are blocked by GIT's rule
     page.locator("#caption-mech-query label").nth(1).click()
     page.click("#caption-mech-run")
@@ -112,6 +127,7 @@ def test_step_by_step_and_the_knobs_by_keyboard(page_):
                            "r.cells.length > 4 ? parseInt(r.cells[4].innerText || '0') : 0)")
     assert sum(c for c in counts if c == c) == 100
     assert not _axe(page, "#caption-knobs-html")
+    _panel_shot(page, "#caption-knobs", "sampling-knobs")
     assert not leaked
 
 

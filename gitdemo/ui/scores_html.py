@@ -38,7 +38,10 @@ CSS = """
 .gd-mech .gd-row:focus { outline: 3px solid #1d4ed8; }
 .gd-mech .gd-tok { border: 1px solid #52525b; border-radius: 4px; padding: 1px 6px; color: #111827;
   min-width: 2.2em; text-align: center; }
-.gd-mech .gd-tok.gd-blocked { text-decoration: line-through; text-decoration-thickness: 2px; }
+.gd-mech .gd-tok.gd-blocked { background: #f4f4f5 !important; color: #3f3f46; border-style: dashed;
+  text-decoration: line-through; text-decoration-thickness: 2px; }
+.gd-mech .gd-tok.gd-blocked::before { content: "✕ "; text-decoration: none; display: inline-block;
+  margin-inline-end: 2px; }
 .gd-mech .gd-query { box-shadow: 0 0 0 3px #d55e00; }
 .gd-mech table { border-collapse: collapse; font-size: 0.9em; }
 .gd-mech th, .gd-mech td { border: 1px solid #a1a1aa; padding: 2px 6px; text-align: end; }

@@ -119,7 +119,8 @@ def wire(handle: Handle, tabs: gr.Tabs, demo: gr.Blocks) -> None:
     handle.step.input(show, [handle.step], outs, **common)
     handle.prev.click(lambda v: show(_index(v, lesson)), [handle.step], outs, **common)
     handle.next.click(lambda v: show(_index(v, lesson) + 2), [handle.step], outs, **common)
-    handle.tab.select(show, [handle.step], outs, **common)  # in the page's language once it is known
+    # in the page's language once it is known (the revealed answer stays as it is)
+    handle.tab.select(lambda v: show(v)[1:4], [handle.step], outs[1:4], **common)
     on_language(lambda code, v: show(v, code)[1:4], [handle.step], outs[1:4])
 
     def reveal(value):

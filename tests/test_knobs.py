@@ -123,3 +123,18 @@ def test_texts_given_by_name_are_in_the_tables():
 
     assert {mechanism.INTRO, knobs.INTRO, "the selected token's query", "an image patch's own query"} <= set(TABLE)
     assert {mechanism.HINT, *sc.REASONS.values()} <= set(MESSAGES)
+
+
+def test_scores_html_of_a_video_draws_every_frame(run):
+    from gitdemo.io.video import read_frames
+    from gitdemo.ui import scores_html
+
+    model, processor, _, _ = run
+    frames = read_frames(str(ASSETS / "examples" / "video_00001.mp4"), model.config.num_image_with_embedding).frames
+    inputs = pipeline_inputs.prepare(model, processor, frames, None)
+    ids = fa.greedy_answer(model, processor, inputs, max_new_tokens=6)
+    view = sc.step_scores(model, processor, inputs, ids, 0, 1, token=1)
+    page = scores_html.render(view, frames, "token 2")
+    n = len(frames)
+    assert page.count('class="gd-grid"') == 2 * n and page.count("background-image: url(data:image/jpeg") == n
+    assert "patch frame 3, row 1, column 1" in page and "CLS of frame 6" in page

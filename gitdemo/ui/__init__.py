@@ -1,6 +1,6 @@
 """The Gradio app: `build_demo()` assembles the tabs; `launch_options()` is what `app.py` passes to launch.
 
-One module per tab in `tabs/` (caption, vqa, video, mask, paligemma), the shared inputs and
+One module per tab in `tabs/` (caption, vqa, video, mask, paligemma, compare, lesson), the shared inputs and
 handlers in `controls`, the one attention explorer in `explorer`, the Gradio-free logic in
 `explore`, the one model cache in `registry`, the example rows in `examples`. Named API endpoints
 (the stable contract for gradio_client): `/caption`, `/vqa`, `/video`, `/mask`, `/paligemma`,

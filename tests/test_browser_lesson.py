@@ -44,6 +44,9 @@ def _axe(page, selector: str) -> list:
 def test_every_lesson_step_sets_up_the_app(page_):
     page, leaked = page_
     lesson = lessons.load()
+    # a student had switched the caption tab to sampling: the lesson's click sets greedy back
+    page.get_by_role("button", name="Decoding").first.click()
+    page.locator("#caption-decoding label").filter(has_text="sampling").click()
     page.get_by_role("tab", name="Lesson").click()
     page.wait_for_function("() => document.querySelector('#lesson-body').innerText.includes('1.')", timeout=TIMEOUT)
     for i, step in enumerate(lesson.steps):
@@ -63,6 +66,8 @@ def test_every_lesson_step_sets_up_the_app(page_):
         page.wait_for_function("([sel, w]) => { const t = document.querySelector(sel + ' textarea'); "
                                "return t && t.value.trim().length > 0 && (!w || t.value.includes(w)); }",
                                arg=[RESULT[s.tab], word], timeout=TIMEOUT)
+        if s.tab == "caption":  # its decoding accordion is open (closed ones are not in the page)
+            assert page.locator("#caption-decoding input:checked").get_attribute("value") == "greedy"
         if s.question:
             q = "#paligemma-prompt" if s.tab == "paligemma" else f"#{s.tab}-question"
             assert page.input_value(f"{q} textarea") == s.question

@@ -25,12 +25,14 @@ VIEWS = ("attention", "rollout", "relevancy")  # the explorer's maps (explain.ma
 PANELS = ("", "mechanism", "knobs", "patches", "mask", "faithfulness")
 # the tabs a step can set up: their input components (by elem_id) and the button that runs them
 TARGETS = {
-    "caption": dict(image="caption-image", model="caption-model", question=None, run="caption-run"),
-    "vqa": dict(image="vqa-image", model="vqa-model", question="vqa-question", run="vqa-run"),
-    "video": dict(image="video-input", model="video-model", question="video-question", run="video-run"),
-    "paligemma": dict(image="paligemma-image", model="paligemma-model", question="paligemma-prompt",
-                      run="paligemma-run"),
+    tab: dict(image=image, model=f"{tab}-model", question=question, decoding=f"{tab}-decoding",
+              precision=f"{tab}-precision", run=f"{tab}-run")
+    for tab, image, question in (("caption", "caption-image", None), ("vqa", "vqa-image", "vqa-question"),
+                                 ("video", "video-input", "video-question"),
+                                 ("paligemma", "paligemma-image", "paligemma-prompt"))
 }
+# what a step sets besides its own state: the decoding and precision its answer was checked with
+FIXED = {"decoding": "greedy", "precision": "auto"}
 VIDEO = (".mp4", ".webm", ".mov")
 MIN_STEPS, MAX_STEPS = 6, 8
 
@@ -187,5 +189,5 @@ def explorer_settings(state: State, tokens: list[str]) -> dict:
             "panel": state.panel}
 
 
-__all__ = ["LESSONS", "DEFAULT", "LANGS", "TARGETS", "LessonError", "State", "Step", "Lesson", "parse", "load",
+__all__ = ["LESSONS", "DEFAULT", "LANGS", "TARGETS", "FIXED", "LessonError", "State", "Step", "Lesson", "parse", "load",
            "token_index", "explorer_settings", "menu_models"]

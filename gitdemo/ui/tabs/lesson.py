@@ -143,6 +143,8 @@ def wire(handle: Handle, tabs: gr.Tabs, demo: gr.Blocks) -> None:
                 values.append(str(ASSETS / "examples" / state.example))
             elif name == "model":
                 values.append(state.model)
+            elif name in lessons.FIXED:  # greedy, the app's default precision: the answer the step was written on
+                values.append(lessons.FIXED[name])
             else:
                 values.append(state.question)
         return [gr.Tabs(selected=state.tab), spec["run"], {"tab": state.tab, "settings_for": i + 1}, *values]

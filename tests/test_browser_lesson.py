@@ -165,3 +165,29 @@ def test_attention_scores_over_the_api(app_url):
     pali = client.predict(handle_file(str(EXAMPLES / "scene_00001.png")), "embedded-paligemma", "caption en", 1, 1, 1,
                           api_name="/attention_scores")
     assert pali["family"] == "paligemma" and "cls" not in {k["kind"] for k in pali["keys"]}
+
+
+def test_step_by_step_in_arabic(app_url):
+    leaked: list[str] = []
+    name = "scene_00000.png"
+    with local_page(app_url, leaked, locale="ar", viewport={"width": 1280, "height": 1000}) as page:
+        page.wait_for_function("() => document.documentElement.dir === 'rtl'", timeout=TIMEOUT)
+        page.set_input_files("#caption-image input[type=file]", str(EXAMPLES / name))
+        page.wait_for_selector("#caption-image img")
+        page.click("#caption-run")
+        _wait_value(page, "#caption-text", TRUTH[name]["caption"])
+        page.wait_for_function("() => document.querySelectorAll('#caption-chips label').length > 2", timeout=TIMEOUT)
+        page.locator("#caption-mechanism button").first.click()
+        page.wait_for_function("() => document.querySelector('#caption-mech-html table')", timeout=TIMEOUT)
+        text = page.inner_text("#caption-mech-html")
+        assert "الطبقة 1" in text and "المفاتيح" in text  # the server wrote it in the page's language
+        grid = page.locator("#caption-mech-html .gd-grid").first
+        grid.focus()
+        page.keyboard.press("ArrowRight")  # the picture is not mirrored: column 2 is right of column 1
+        page.keyboard.press("ArrowRight")
+        focused = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
+        assert focused and "الصف 1، العمود 2" in focused
+        page.locator("#caption-knobs button").first.click()
+        page.wait_for_function("() => { const c = document.querySelector('#caption-knobs-html caption'); "
+                               "return c && /[\\u0600-\\u06ff]/.test(c.innerText); }", timeout=TIMEOUT)
+    assert not leaked

@@ -1,7 +1,8 @@
 """HTML of "Attention step by step" (drawn by the browser, no figure from the server): for one query, layer and head,
 the raw scores and the weights as grids over the picture (one per frame), the non-image keys as a row, the blocked
 keys crossed out with the rule that blocks them, the softmax in numbers, and every key in a table (the text
-alternative a screen reader reads). Each grid is one tab stop; the arrow keys move between its cells (`KEYS_JS`),
+alternative a screen reader reads). Each grid is one tab stop; the arrow keys move between its cells (`KEYS_JS`;
+a grid keeps the picture's left-to-right geometry in an Arabic page, the row of text keys follows the page),
 and a focused or hovered cell shows its numbers. Every text a visitor could have typed (the prompt's tokens) is
 escaped here.
 """
@@ -24,7 +25,7 @@ CSS = """
 .gd-mech .gd-pic { position: relative; width: 240px; height: 240px; }
 .gd-mech .gd-pic { background-size: 100% 100%; }
 .gd-mech .gd-pic.gd-small { width: 150px; height: 150px; }
-.gd-mech .gd-grid { position: absolute; inset: 0; display: grid; outline-offset: 3px; }
+.gd-mech .gd-grid { position: absolute; inset: 0; display: grid; outline-offset: 3px; direction: ltr; }
 .gd-mech .gd-grid:focus { outline: 3px solid #1d4ed8; }
 .gd-mech .gd-cell, .gd-mech .gd-tok { position: relative; border: 1px solid rgba(255,255,255,0.35); }
 .gd-mech .gd-cell:focus, .gd-mech .gd-tok:focus { outline: 3px solid #1d4ed8; z-index: 3; }

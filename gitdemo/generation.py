@@ -263,8 +263,11 @@ def teacher_forced(model, pixel_values, sequences: torch.Tensor, prompt_length: 
                                True, True)
 
 
-def _teacher_forced(model, pixel_values, sequences, prompt_length, attention_mask, token_type_ids, record,
-                    grad) -> TeacherForced:
+def forced_pass(model, pixel_values, sequences: torch.Tensor, attention_mask=None, token_type_ids=None,
+                record: AttentionRecord = AttentionRecord.NONE, logits_for: slice | None = None):
+    """ONE forward over a whole sequence (prompt then generated ids, no cache), as `teacher_forced` runs it:
+    -> (StepOutput, image_embeds, vision_attentions). Generated tokens are real and (PaliGemma) suffix, each
+    its own rank. `record` is any `AttentionRecord` (e.g. `AttentionRecord.scores_of(row, layer)`)."""
     seq = sequences.to(model.device)
     if pixel_values is not None:
         pixel_values = pixel_values.to(model.device)
@@ -279,12 +282,17 @@ def _teacher_forced(model, pixel_values, sequences, prompt_length, attention_mas
         types = torch.ones_like(seq)
         types[:, : token_type_ids.shape[1]] = token_type_ids.to(seq.device)
         extra = _extra(types)
+    return model.prefill(pixel_values, seq, mask, position_ids, None, record, logits_for=logits_for, **extra)
+
+
+def _teacher_forced(model, pixel_values, sequences, prompt_length, attention_mask, token_type_ids, record,
+                    grad) -> TeacherForced:
     how = AttentionRecord.FULL if record else AttentionRecord.NONE
-    t = seq.shape[1] - prompt_length
+    t = sequences.shape[1] - prompt_length
     # the LM head only where a generated token was produced: the T positions before the last (the vocabulary
     # is large, the sequence holds every image token)
-    out, image_embeds, vision = model.prefill(pixel_values, seq, mask, position_ids, None, how,
-                                              logits_for=slice(-(t + 1), -1), **extra)
+    out, image_embeds, vision = forced_pass(model, pixel_values, sequences, attention_mask, token_type_ids, how,
+                                            logits_for=slice(-(t + 1), -1))
     # GIT puts the image in front of the prompt; PaliGemma's prompt already holds its image tokens
     front = 0 if getattr(model, "image_tokens_in_prompt", False) or image_embeds is None else image_embeds.shape[1]
     queries = [front + prompt_length - 1 + i for i in range(t)]
@@ -386,5 +394,5 @@ def _beam_search(model, pixel_values, input_ids, attention_mask, max_new_tokens,
                           num_image_tokens=0 if image_embeds is None else image_embeds.shape[1])
 
 
-__all__ = ["generate", "stream", "teacher_forced", "defaults", "GenerateOutput", "StreamStep", "TeacherForced",
+__all__ = ["generate", "stream", "teacher_forced", "forced_pass", "defaults", "GenerateOutput", "StreamStep", "TeacherForced",
            "prepare_inputs", "sampling_probs", "checked_settings"]

@@ -22,12 +22,14 @@ from .app_text import APP_TEXT
 from .explorer_text import EXPLORER_TEXT
 from .figure_text import FIGURE_TEXT
 from .input_text import INPUT_TEXT
+from .mechanism_text import MECH_TEXT
 from .room_text import ROOM_TEXT
 
 LANGS = ("en", "ar", "zh")  # what the server writes in; the browser's zh-CN is "zh"
 RTL = {"ar"}
 # English template -> (Arabic, Simplified Chinese); "{name}" fields are filled by `say`
-MESSAGES: dict[str, tuple[str, str]] = {**FIGURE_TEXT, **APP_TEXT, **EXPLORER_TEXT, **INPUT_TEXT, **ROOM_TEXT}
+MESSAGES: dict[str, tuple[str, str]] = {**FIGURE_TEXT, **APP_TEXT, **EXPLORER_TEXT, **INPUT_TEXT, **ROOM_TEXT,
+                                         **MECH_TEXT}
 
 _override: ContextVar[str | None] = ContextVar("gitdemo_lang", default=None)
 _sessions: OrderedDict[str, str] = OrderedDict()

@@ -49,10 +49,14 @@ class AttentionRecord:
     LAST_ROW keeps only the newest query's row, (B, H, 1, K), all that generation shows per step;
     FIRST_ROW keeps row 0, the CLS row of a CLIP tower. Public APIs take `output_attentions: bool`
     (like the reference) and convert with `AttentionRecord.of`.
+    `AttentionRecord.scores_of(row, layer)` asks for more of one query row in one decoder layer: the raw scores
+    softmax reads and the mask row, beside the weights (a `ScoreRow`); every other layer records nothing.
     """
 
     keep: bool = False
     row: int | None = None  # with keep: None for every row, else the one query row kept (-1 newest)
+    scores: bool = False  # with a row: keep that row's raw scores and mask too (a `ScoreRow`)
+    layer: int | None = None  # with scores: the one decoder layer (counted from 0) that records
 
     NONE: ClassVar["AttentionRecord"]
     FULL: ClassVar["AttentionRecord"]
@@ -71,6 +75,15 @@ class AttentionRecord:
     def __bool__(self) -> bool:  # a record passed where a bool is read means what it says
         return self.keep
 
+    @classmethod
+    def scores_of(cls, row: int, layer: int) -> "AttentionRecord":
+        """One query row's scores, mask and weights in one decoder layer (the explorer's step-by-step view)."""
+        return cls(keep=True, row=int(row), scores=True, layer=int(layer))
+
+    def at(self, layer: int) -> "AttentionRecord":
+        """What decoder layer `layer` records: all of it, unless this record names another layer."""
+        return self if self.layer is None or self.layer == layer else AttentionRecord.NONE
+
     @property
     def rows(self) -> slice | None:
         """The query rows kept, or None for all of them."""
@@ -78,7 +91,10 @@ class AttentionRecord:
 
     def for_vision(self, class_token: bool) -> "AttentionRecord":
         """What the image tower records when the decoder records this: its CLS row stands for the newest
-        row (CLIP); a tower with no class token (SigLIP) records nothing then, as nothing shows it."""
+        row (CLIP); a tower with no class token (SigLIP) records nothing then, as nothing shows it. A scores
+        record names a decoder row and layer: the tower records nothing for it."""
+        if self.scores:
+            return AttentionRecord.NONE
         if self == AttentionRecord.LAST_ROW:
             return AttentionRecord.FIRST_ROW if class_token else AttentionRecord.NONE
         return self
@@ -88,6 +104,15 @@ AttentionRecord.NONE = AttentionRecord()
 AttentionRecord.FULL = AttentionRecord(keep=True)
 AttentionRecord.LAST_ROW = AttentionRecord(keep=True, row=-1)
 AttentionRecord.FIRST_ROW = AttentionRecord(keep=True, row=0)
+
+
+@dataclass
+class ScoreRow:
+    """What a scores record keeps of one query row: exactly what softmax reads, and what it gives."""
+
+    scores: torch.Tensor  # (B, H, K) float32: q.k * scale, soft-capped where the model caps, before the mask
+    allowed: torch.Tensor  # (B, H or 1, K) bool: the mask row the model applied (True = may attend)
+    weights: torch.Tensor  # (B, H, K) float32: softmax of the allowed scores, as the model computed them
 
 
 # ----------------------------------------------------------------------------- attention
@@ -107,8 +132,13 @@ def attend(
     returning all probabilities (B, H, Q, K); one row -> fused SDPA for the output plus the
     probabilities of just that row (B, H, 1, K) at almost no cost.
     Key/value heads fewer than query heads (multi-query / grouped-query) are repeated.
+    A scores record (`AttentionRecord.scores_of`) returns a `ScoreRow` for its row in place of the probabilities;
+    the output is computed as without it.
     """
     scale = scale if scale is not None else 1.0 / math.sqrt(q.shape[-1])
+    if record.scores:
+        out, _ = attend(q, k, v, mask, AttentionRecord.NONE, scale, softcap)
+        return out, _score_row(q, k, mask, record.rows, scale, softcap)
     grouped = k.shape[1] != q.shape[1]
     rows = record.rows
     if rows is not None and q.shape[2] == 1:
@@ -129,16 +159,39 @@ def attend(
     return out, (probs if record.keep else None)
 
 
-def _probabilities(q, k, mask, scale, softcap):
-    """softmax(q k^T * scale [soft-capped] [masked]) in float32, returned in q's dtype."""
+def _scores(q, k, scale, softcap):
+    """q k^T * scale, soft-capped when the model caps (Gemma 2): (B, H, Q, K), what the mask and softmax read."""
     if k.shape[1] != q.shape[1]:
         k = k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)
     scores = torch.matmul(q, k.transpose(-1, -2)) * scale  # (B, H, Q, K)
     if softcap is not None:
         scores = torch.tanh(scores / softcap) * softcap
+    return scores
+
+
+def _softmax(scores, mask):
+    """softmax over keys in float32, blocked keys (mask False) set to the dtype's lowest value first."""
     if mask is not None:
         scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    return torch.softmax(scores.float(), dim=-1).to(q.dtype)
+    return torch.softmax(scores.float(), dim=-1)
+
+
+def _probabilities(q, k, mask, scale, softcap):
+    """softmax(q k^T * scale [soft-capped] [masked]) in float32, returned in q's dtype."""
+    return _softmax(_scores(q, k, scale, softcap), mask).to(q.dtype)
+
+
+def _score_row(q, k, mask, rows, scale, softcap) -> ScoreRow:
+    """The scores, mask row and weights of one query row (all of q when it holds one row)."""
+    if rows is not None and q.shape[2] > 1:
+        q = q[:, :, rows]
+        if mask is not None and mask.shape[-2] > 1:
+            mask = mask[..., rows, :]
+    scores = _scores(q, k, scale, softcap)  # (B, H, 1, K)
+    weights = _softmax(scores, mask).to(q.dtype)
+    allowed = torch.ones_like(scores, dtype=torch.bool) if mask is None else mask.expand(
+        mask.shape[0], mask.shape[1], 1, scores.shape[-1])
+    return ScoreRow(scores[:, :, -1].float(), allowed[:, :, -1], weights[:, :, -1].float())
 
 
 def split_heads(x: torch.Tensor, head_dim: int) -> torch.Tensor:
@@ -267,6 +320,6 @@ class StepOutput:
 
 
 __all__ = [
-    "activation", "quick_gelu", "AttentionRecord", "attend", "split_heads", "merge_heads", "visibility",
+    "activation", "quick_gelu", "AttentionRecord", "ScoreRow", "attend", "split_heads", "merge_heads", "visibility",
     "ranks_from_ar", "mask_for_new", "KVCache", "embedding", "StepOutput",
 ]

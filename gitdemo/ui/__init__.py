@@ -1,11 +1,12 @@
 """The Gradio app: `build_demo()` assembles the tabs; `launch_options()` is what `app.py` passes to launch.
 
-One module per tab in `tabs/` (caption, vqa, video, mask, paligemma), the shared inputs and
+One module per tab in `tabs/` (caption, vqa, video, mask, paligemma, compare, lesson), the shared inputs and
 handlers in `controls`, the one attention explorer in `explorer`, the Gradio-free logic in
 `explore`, the one model cache in `registry`, the example rows in `examples`. Named API endpoints
 (the stable contract for gradio_client): `/caption`, `/vqa`, `/video`, `/mask`, `/paligemma`,
 `/compare` (tabs/compare), `/patch_readers` (patch_api), and the class rooms' `/room_open`, `/room_wall`,
-`/room_withdraw`, `/room_close` (room_api; the Class tab is tabs/classroom). Presenter mode (`presenter`): one
+`/room_withdraw`, `/room_close` (room_api; the Class tab is tabs/classroom), `/faithfulness` (faithful) and
+`/attention_scores` (mechanism). Presenter mode (`presenter`): one
 switch, or `?presenter=1` in the address.
 """
 from __future__ import annotations
@@ -52,11 +53,11 @@ def _examples_fingerprint() -> str:
 def build_demo():
     import gradio as gr
 
-    from . import faithful, presenter, registry, retention, room_api, share
+    from . import faithful, mechanism, presenter, registry, retention, room_api, share
     from .i18n import plain_headers, tr, wire_language
     from .patch_api import register_api
     from .sessions import lazy_session_configs
-    from .tabs import TABS, classroom
+    from .tabs import TABS, classroom, lesson
 
     lazy_session_configs()  # a class of thirty: new sessions start without building every block's config
     os.environ.setdefault("GRADIO_EXAMPLES_CACHE", os.path.join(".gradio", "cached_examples", _examples_fingerprint()))
@@ -73,10 +74,13 @@ def build_demo():
         with gr.Tabs() as tabs:
             built = {tab: tab.build() for tab in TABS}
         faithful.api()  # /faithfulness(image, model, token): the deletion test over the API
+        mechanism.api()  # /attention_scores(image, model, question, token, layer, head): one head step by step
         register_api()
         room_api.register_api()  # /room_open, /room_wall, /room_withdraw, /room_close
         classroom.wire_address(demo, built[classroom], tabs)  # ?room=CODE joins, #key=KEY shows the wall
-        share.wire(demo, tabs, {t.key: t for t in built.values() if isinstance(t, share.Target)})  # ?tab=...
+        targets = {t.key: t for t in built.values() if isinstance(t, share.Target)}
+        share.wire(demo, tabs, targets)  # ?tab=...: a shared view
+        lesson.wire(built[lesson], tabs, demo, targets)  # one click fills a tab's inputs, runs it, selects the view
         wire_language(demo)  # the page's language, for the texts the server writes (after the tabs registered)
     plain_headers(demo)
     return demo

@@ -28,6 +28,7 @@ from .controls import EXPLORE, guard, progress_callback
 from .exploring import ensure_relevancy, ensure_trace, exploration, explore
 from .faithful import TestThisMap
 from .i18n import choices, local, marker, tr
+from .mechanism import MechanismPanel
 from .patches import PatchPanel
 from .share import LINK_JS
 
@@ -168,6 +169,7 @@ class Explorer:
                 self.mask = Slot("Attention mask", f"{key}-mask")
                 self.mask_sentences = gr.Markdown()
             self.accordions["mask"] = acc
+            self.mechanism = MechanismPanel(key)  # attention step by step + the sampling knobs
 
     # -- the view from the controls
     @property
@@ -288,7 +290,12 @@ class Explorer:
         expl = explore(loaded, media, payload, record, self.video)
         wanted = self._wanted(rest)
         controls = (wanted.get("layer") or controls[0], wanted.get("head") or controls[1], *controls[2:])
-        view = self.view(int(wanted.get("token") or 0), *controls).normalised(expl)
+        token = int(wanted.get("token") or 0)
+        if wanted.get("word"):  # a lesson step names its token by its word (its first occurrence)
+            words = [t.strip().lower() for t in expl.tokens]
+            token = words.index(str(wanted["word"]).strip().lower()) if str(wanted["word"]).strip().lower() in words \
+                else 0
+        view = self.view(token, *controls).normalised(expl)
         if expl.is_video and not wanted.get("frame"):  # start on the frame the first token looks at most
             view.frame = 1 + int(np.argmax(explain.frame_split(expl.steps[0], expl.layout)))
         figs = self._render(expl, view, self._only(opened), progress_callback(progress))
@@ -397,6 +404,7 @@ class Explorer:
                        show_progress="hidden", concurrency_id=EXPLORE)
             acc.collapse(lambda opened, s=section: sorted(set(opened or []) - {s}), [self.open], [self.open],
                          api_visibility="private", show_progress="hidden", queue=False)
+        self.mechanism.wire(self)  # issue 23
 
 
 __all__ = ["Explorer", "exploration", "FIGURES", "HTML_FIGURES", "IMAGE_FIGURES"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 
 from ..lang.room_text import ROOM_LABELS
+from .i18n_mech import MECH_LABELS
 from .i18n_tabs import TAB_TEXT
 
 LANGUAGES = ("en", "ar", "zh-CN")
@@ -153,6 +154,7 @@ TABLE: dict[str, tuple[str, str]] = {
 }
 TABLE.update(ROOM_LABELS)  # the Class tab (rooms)
 TABLE.update(TAB_TEXT)  # the Video, Attention mask and PaliGemma tabs, choices, Test this map (i18n_tabs.py)
+TABLE.update(MECH_LABELS)  # attention step by step, the sampling knobs, the Lesson tab (i18n_mech.py)
 
 
 def translations() -> dict[str, dict[str, str]]:

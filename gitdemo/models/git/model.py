@@ -97,7 +97,7 @@ class GitLayer(nn.Module):
         q, k, v = (split_heads(p(x), sa.head_dim) for p in (sa.query, sa.key, sa.value))  # (B, H, Q, Dh)
         if cache is not None:
             k, v = cache.update(self.index, k, v)  # (B, H, K, Dh), K = cached + Q
-        a, probs = attend(q, k, v, mask, record)
+        a, probs = attend(q, k, v, mask, record.at(self.index))
         x = self.attention.output(merge_heads(a), x)
         return self.output(self.intermediate(x), x), probs
 

@@ -70,7 +70,7 @@ class GemmaAttention(nn.Module):
         v = split_heads(self.v_proj(x), self.head_dim)
         if cache is not None:
             k, v = cache.update(self.index, k, v)  # (B, Hkv, K, Dh)
-        out, probs = attend(q, k, v, mask, record, scale=self.scale, softcap=self.softcap)
+        out, probs = attend(q, k, v, mask, record.at(self.index), scale=self.scale, softcap=self.softcap)
         return self.o_proj(merge_heads(out)), probs
 
 

@@ -74,6 +74,14 @@ def test_every_lesson_step_sets_up_the_app(page_):
         # the explorer was built for that answer: the named token is one of its chips
         page.wait_for_function("([k, w]) => [...document.querySelectorAll('#' + k + '-chips label')].some("
                                "l => !w || l.innerText.trim() === w)", arg=[s.tab, word], timeout=TIMEOUT)
+        # ... and it opened on the step's token, layer, head and view, with no further click
+        page.wait_for_function("([k, w]) => { const c = document.querySelector('#' + k + '-chips input:checked'); "
+                               "return c && (!w || c.closest('label').innerText.trim() === w); }",
+                               arg=[s.tab, word], timeout=TIMEOUT)
+        for name, value in (("layer", s.layer), ("head", s.head), ("map", s.view)):
+            page.wait_for_function("([sel, v]) => { const c = document.querySelector(sel + ' input:checked'); "
+                                   "return c && c.value === v; }", arg=[f"#{s.tab}-{name}", str(value)],
+                                   timeout=TIMEOUT)
         page.get_by_role("tab", name="Lesson").click()
         if i + 1 < len(lesson.steps):
             page.click("#lesson-next")
@@ -139,7 +147,7 @@ def test_step_by_step_and_the_knobs_by_keyboard(page_):
 @pytest.mark.parametrize("lang, word", [("ar", "الدرس"), ("zh-CN", "课程")])
 def test_the_lesson_speaks_the_pages_language(app_url, lang, word):
     leaked: list[str] = []
-    with local_page(app_url, leaked, locale=lang, viewport={"width": 1000, "height": 900}) as page:
+    with local_page(app_url, leaked, locale=lang, viewport={"width": 1280, "height": 900}) as page:
         page.get_by_role("tab", name=word).click()
         expected = lessons.load().steps[0].text("question", lang)
         page.wait_for_function("t => document.querySelector('#lesson-body').innerText.includes(t)", arg=expected,

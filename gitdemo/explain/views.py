@@ -209,11 +209,13 @@ def render_png(expl: Exploration, view: View) -> dict[str, viz.Figure]:
 
 def _multiples(figs, expl, att, view, layer, head, f, token, where) -> None:
     layer_maps = [_maps(expl, att, l, head, view)[f] for l in range(expl.num_layers)]
+    layer_titles = [say("layer {n}", n=l + 1) for l in range(expl.num_layers)]
     figs["layers"] = viz.small_multiples(
-        expl.frames[f], layer_maps, [say("layer {n}", n=l + 1) for l in range(expl.num_layers)],
+        expl.frames[f], layer_maps, layer_titles,
         say("all {n} decoder layers for '{token}'{where} ({head})", n=expl.num_layers, token=token, where=where,
             head=_head_text(view.head)),
         view.shared_scale, view.opacity, view.cmap, highlight=None if layer == "mean" else layer)
+    figs["layers"].caption += " " + viz.html.peaks(layer_maps, layer_titles)
     head_maps = [_maps(expl, att, layer, h, view)[f] for h in range(expl.num_heads)]
     which = say("averaged over layers") if layer == "mean" else say("of layer {n}", n=view.layer)
     figs["heads"] = viz.small_multiples(
@@ -221,6 +223,7 @@ def _multiples(figs, expl, att, view, layer, head, f, token, where) -> None:
         say("all {n} heads {which} for '{token}'{where}", n=expl.num_heads, which=which, token=token, where=where),
         view.shared_scale, view.opacity, view.cmap,
         highlight=head if isinstance(head, int) else None)
+    figs["heads"].caption += " " + viz.html.peaks(head_maps, [say("head {n}", n=h + 1) for h in range(expl.num_heads)])
 
 
 def _rollout(figs, expl, att, view, i, f, token) -> None:
@@ -234,7 +237,8 @@ def _rollout(figs, expl, att, view, i, f, token) -> None:
     figs["rollout"] = viz.Figure(pair.image, say(
         "Raw attention of '{token}' (left, mean over layers and heads) beside attention rollout (right: attention "
         "multiplied through all layers with the residual path). Attention is not explanation: these show where "
-        "information could flow, not why the model chose the word.", token=token))
+        "information could flow, not why the model chose the word.", token=token) + " " +
+        viz.html.peaks([raw, rolled], [say("raw attention"), say("rollout")]))
 
 
 def _vision(figs, expl, view, f, where) -> None:
@@ -247,6 +251,8 @@ def _vision(figs, expl, view, f, where) -> None:
                 "layers ({head}), before any text exists", where=where, n=len(vmaps), head=_head_text(vhead)),
             view.shared_scale,
             view.opacity, view.cmap)
+        figs["vision"].caption += " " + viz.html.peaks([m[f] for m in vmaps],
+                                                       [say("vision layer {n}", n=l + 1) for l in range(len(vmaps))])
     else:
         figs["vision"] = None
 

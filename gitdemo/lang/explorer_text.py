@@ -59,6 +59,8 @@ EXPLORER_TEXT: dict[str, tuple[str, str]] = {
                                                           "请选择一张图片,然后按按钮。"),
     "The shared model is not offered here; the tab's default is used.": (
         "النموذج المشترك غير متاح هنا؛ يُستخدم النموذج الافتراضي للتبويب.", "这里没有提供分享的模型;使用此标签页的默认模型。"),
+    "{title}: peak at row {row}, column {col} ({share})": ("{title}: الذروة في الصف {row}، العمود {col} ({share})",
+                                                          "{title}:峰值在第 {row} 行、第 {col} 列({share})"),
 }
 
 __all__ = ["EXPLORER_TEXT"]

@@ -83,6 +83,17 @@ def describe_grid(grid: np.ndarray, token: str) -> str:
                col=peak_c + 1, ratio=f"{ratio:.1f}")
 
 
+def peaks(maps, titles) -> str:
+    """Each panel of small multiples in words: its peak cell and that cell's share of the panel's total."""
+    parts = []
+    for grid, title in zip(maps, titles):
+        g = np.clip(np.asarray(grid, dtype=np.float64), 0, None)
+        r, c = np.unravel_index(int(np.argmax(g)), g.shape)
+        parts.append(say("{title}: peak at row {row}, column {col} ({share})", title=title, row=int(r) + 1,
+                         col=int(c) + 1, share=_pct(float(g[r, c]) / (float(g.sum()) or 1.0))))
+    return "; ".join(parts) + "."
+
+
 def heat_grid(uri: str, grid: np.ndarray, token: str, title: str, caption: str, cmap: str = "viridis",
               opacity: float = 0.5, vmin: float | None = None, vmax: float | None = None,
               selected: tuple[int, int] | None = None, focusable: bool = True, small: bool = False,
@@ -265,7 +276,7 @@ def stacked(parts: Sequence[tuple[str, float, str]], title: str, caption: str) -
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
-__all__ = ["esc", "picture_uri", "colours", "describe_grid", "heat_grid", "topk", "share", "frames", "bars", "stacked",
+__all__ = ["esc", "picture_uri", "colours", "describe_grid", "peaks", "heat_grid", "topk", "share", "frames", "bars", "stacked",
            "toggle_grid", "lines", "HEAT_JS", "CSS"]
 
 # The heatmap's keyboard and export (runs once per component; the grid inside is re-rendered on every update,

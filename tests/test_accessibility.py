@@ -11,20 +11,11 @@ import pytest
 sync_api = pytest.importorskip("playwright.sync_api")
 axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright")
 from test_app_browser import EXAMPLES, TIMEOUT, local_page  # noqa: E402 - same browser setup
+from test_browser_i18n import _open_accordions  # noqa: E402
 
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
                "resultTypes": ["violations"]}
 PALI = json.loads((EXAMPLES / "truth.json").read_text())["paligemma"]
-
-
-def _open_accordions(page) -> None:
-    for _ in range(4):  # nested ones appear once their parent is open
-        closed = page.locator(".label-wrap:not(.open):visible")
-        if not closed.count():
-            return
-        for i in range(closed.count() - 1, -1, -1):
-            closed.nth(i).click()
-        page.wait_for_timeout(300)
 
 
 def _idle(page) -> None:

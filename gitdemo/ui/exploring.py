@@ -155,30 +155,40 @@ def explore(loaded: registry.Loaded, media, payload: dict, record=None, video: b
 
 
 # ----------------------------------------------------------------------------- later, once, on demand
+def _on_demand(expl: Exploration | None, error_field: str, failed: str, compute):
+    """Run `compute(origin)` for a view the record cannot give; None (and the reason in `error_field`, which the
+    views show while they fall back to raw attention) when it cannot: no input kept, a user's error, a crash."""
+    origin = expl.origin
+    if not origin:
+        setattr(expl, error_field, say("this result carries no input to recompute it from; generate again."))
+        return None
+    try:
+        return compute(origin)
+    except GitDemoError as exc:
+        setattr(expl, error_field, registry.scrub(str(exc)))
+    except Exception as exc:  # noqa: BLE001 - a failed view falls back to raw attention; the server lives on
+        log_unexpected(exc)
+        setattr(expl, error_field, say(failed, error=type(exc).__name__))
+    return None
+
+
 def ensure_trace(expl: Exploration | None, progress=None) -> None:
     """Rollout (and, where the record had none, the vision tower's CLS rows) from one teacher-forced pass, kept
     on the `Exploration`; on failure `rollout_error` says why and the views fall back to raw attention."""
     if expl is None or expl.rollout is not None or expl.rollout_error:
         return
-    origin = expl.origin
-    if not origin:
-        expl.rollout_error = say("this result carries no input to recompute it from; generate again.")
-        return
-    try:
+
+    def compute(origin):
         loaded = registry.CACHE.load(origin["key"], progress, origin["precision"])
         payload = {"tokens": [{"id": i} for i in expl.token_ids], "prompt": origin["prompt"],
                    "question": origin["prompt"]}
-        full = gpu.traced(exploration, loaded, origin["media"], payload, origin["video"])
-    except GitDemoError as exc:
-        expl.rollout_error = registry.scrub(str(exc))
-        return
-    except Exception as exc:  # noqa: BLE001 - a failed view falls back to raw attention; the server lives on
-        log_unexpected(exc)
-        expl.rollout_error = say("the teacher-forced pass failed ({error}).", error=type(exc).__name__)
-        return
-    expl.rollout = full.rollout
-    if expl.vision_cls is None:
-        expl.vision_cls = full.vision_cls
+        return gpu.traced(exploration, loaded, origin["media"], payload, origin["video"])
+
+    full = _on_demand(expl, "rollout_error", "the teacher-forced pass failed ({error}).", compute)
+    if full is not None:
+        expl.rollout = full.rollout
+        if expl.vision_cls is None:
+            expl.vision_cls = full.vision_cls
 
 
 def _relevancy_maps(loaded: registry.Loaded, origin: dict, token_ids: list[int]) -> list[np.ndarray]:
@@ -191,25 +201,20 @@ def ensure_relevancy(expl: Exploration | None, progress=None) -> None:
     on the `Exploration`, so other tokens and settings reuse them; on failure `relevancy_error` says why."""
     if expl is None or expl.relevancy is not None:
         return
-    origin = expl.origin
-    if not origin:
-        expl.relevancy_error = say("this result carries no input to recompute it from; generate again.")
-        return
-    precision, note = origin["precision"], ""
-    if precision == "int8":  # int8 layers give no gradients: the exact copy of the same checkpoint does
-        precision, note = "fp32", say("Computed on the exact (fp32) model: int8 layers give no gradients.") + " "
-    try:
-        loaded = registry.CACHE.load(origin["key"], progress, precision)
+    precision = expl.origin.get("precision") if expl.origin else None
+    exact = precision == "int8"  # int8 layers give no gradients: the exact copy of the same checkpoint does
+
+    def compute(origin):
+        loaded = registry.CACHE.load(origin["key"], progress, "fp32" if exact else precision)
         t0 = time.perf_counter()
         maps = gpu.traced(_relevancy_maps, loaded, origin, expl.token_ids)  # on a lent GPU under ZeroGPU
-        seconds = time.perf_counter() - t0
-    except GitDemoError as exc:
-        expl.relevancy_error = registry.scrub(str(exc))
+        return maps, time.perf_counter() - t0
+
+    done = _on_demand(expl, "relevancy_error", "the backward pass failed ({error}).", compute)
+    if done is None:
         return
-    except Exception as exc:  # noqa: BLE001 - a failed view falls back to raw attention; the server lives on
-        log_unexpected(exc)
-        expl.relevancy_error = say("the backward pass failed ({error}).", error=type(exc).__name__)
-        return
+    maps, seconds = done
+    note = say("Computed on the exact (fp32) model: int8 layers give no gradients.") + " " if exact else ""
     expl.relevancy, expl.relevancy_error = maps, ""
     expl.relevancy_note = note + say("Maps of all {n} tokens computed once for this result in {seconds} s (one "
                                      "forward, one backward per token), then reused.", n=len(maps),

@@ -231,3 +231,22 @@ def test_png_export_draws_the_first_view_on_request(tmp_path, monkeypatch):
     assert [p.rsplit("/", 1)[1] for p in files] == ["heatmap-step2.png", "topk-step2.png", "share-step2.png"]
     for p in files:
         assert p.startswith(str(tmp_path)) and Image.open(p).format == "PNG" and Image.open(p).width > 200
+
+
+def test_a_cached_example_keeps_its_record_for_everyone(monkeypatch):
+    """The example's own generation leaves its exploration for later visitors: no model call when it is clicked."""
+    from gitdemo.ui import exploring, registry
+    from gitdemo.ui.tabs.caption import example_caption
+
+    from test_app_browser import EXAMPLES
+
+    monkeypatch.setattr(exploring, "EXAMPLES", exploring.ExampleCache())
+    path = str(EXAMPLES / "scene_00003.png")
+    *_, (text, payload) = exploring.keeping_records(example_caption)(path, registry.EMBEDDED)
+    assert payload.record is not None and len(exploring.EXAMPLES._items) == 1
+    traces = []
+    monkeypatch.setattr(exploring, "exploration", lambda *a, **k: traces.append(1))
+    loaded = registry.CACHE.load(registry.key_of(payload), None, payload.get("precision"))
+    plain = dict(payload)  # what the examples cache gives back later: the JSON alone, no record
+    expl = exploring.explore(loaded, path, plain, None)
+    assert traces == [] and expl.text == text and expl.rollout is None

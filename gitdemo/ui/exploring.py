@@ -13,6 +13,7 @@ per result and kept on the `Exploration`, which lives in one user's `gr.State`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import threading
@@ -141,6 +142,25 @@ def _digest(path) -> str:
 EXAMPLES = ExampleCache()
 
 
+def keeping_records(example_fn, video: bool = False):
+    """A cached example's function that also keeps its exploration, from the generation's own record, for every
+    later visitor (`EXAMPLES`): clicking a cached example then costs no model call at all."""
+    @functools.wraps(example_fn)
+    def run(media, *args):
+        for values in example_fn(media, *args):
+            for payload in values:
+                record = getattr(payload, "record", None)
+                if record is not None and payload.get("tokens"):
+                    try:
+                        loaded = registry.CACHE.load(registry.key_of(payload), None, payload.get("precision"))
+                        EXAMPLES.put(EXAMPLES.key(loaded, media, payload, video),
+                                     recorded(loaded, media, payload, record, video))
+                    except Exception as exc:  # noqa: BLE001 - keeping it is an optimisation; the example still shows
+                        log_unexpected(exc)
+            yield values
+    return run
+
+
 def explore(loaded: registry.Loaded, media, payload: dict, record=None, video: bool = False) -> Exploration:
     """The explorer's Exploration for a result JSON: from its record when the page kept it, else a shipped
     example's kept trace, else one teacher-forced pass."""
@@ -221,4 +241,5 @@ def ensure_relevancy(expl: Exploration | None, progress=None) -> None:
                                      seconds=f"{seconds:.2f}")
 
 
-__all__ = ["exploration", "explore", "recorded", "matches", "ensure_trace", "ensure_relevancy", "EXAMPLES", "source"]
+__all__ = ["exploration", "explore", "recorded", "matches", "keeping_records", "ensure_trace", "ensure_relevancy",
+           "EXAMPLES", "source"]

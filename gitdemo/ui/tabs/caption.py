@@ -9,7 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ...pipeline.decoding import Decoding
-from .. import controls, examples, registry, room_api, share, tooldoc
+from .. import controls, examples, exploring, registry, room_api, share, tooldoc
 from ..explorer import Explorer
 from ..i18n import tr
 
@@ -55,7 +55,8 @@ def build() -> share.Target:
                 room = room_api.room_input("caption")
             with gr.Column(scale=1):
                 rows = examples.caption_rows(registry.EMBEDDED, registry.default_model("caption"))
-                text, data = controls.result_column("caption", "Caption", 2, rows, [image, model], example_caption)
+                text, data = controls.result_column("caption", "Caption", 2, rows, [image, model],
+                                                    exploring.keeping_records(example_caption))
         explorer = Explorer("caption")
     controls.on_generate(run.click, caption, [image, model, *decoding_ui.inputs, room], [text, data], api_name="caption",
                          record=explorer.record)

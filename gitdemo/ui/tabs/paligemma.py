@@ -27,7 +27,7 @@ from ...pipeline.answers import LOC_EXPLANATION, annotations, describe_detection
 from ...pipeline.decoding import Decoding, Payload
 from ...pipeline.prompts import TASK_CHOICES, clean_prompt
 from ...pipeline.run import run_stream
-from .. import controls, examples, gpu, notices, registry, room_api, share, tooldoc
+from .. import controls, examples, exploring, gpu, notices, registry, room_api, share, tooldoc
 from ..explorer import Explorer
 from ..i18n import choices, on_language, tr
 
@@ -220,7 +220,8 @@ def _build_ready() -> share.Target:
                 data = gr.JSON(label=tr("Result"), elem_id="paligemma-json")
     rows = examples.paligemma_rows(registry.EMBEDDED_PALI) if registry.embedded_folder() else []
     if rows:  # cached like the other tabs: run once on first click, then served from the cache
-        gr.Examples(rows, [image, prompt, model], [answer, boxes, loc_note, data], fn=controls.guard(example_paligemma),
+        gr.Examples(rows, [image, prompt, model], [answer, boxes, loc_note, data],
+                    fn=controls.guard(exploring.keeping_records(example_paligemma)),
                     cache_examples=True, cache_mode="lazy", api_visibility="private",
                     label=tr("Shapes examples (embedded PaliGemma; results cached after first use, greedy decoding)"),
                     elem_id="paligemma-examples")

@@ -10,7 +10,7 @@ import gradio as gr
 
 from ...errors import InputError
 from ...pipeline.decoding import Decoding
-from .. import controls, examples, registry, share, tooldoc
+from .. import controls, examples, exploring, registry, share, tooldoc
 from ..explorer import Explorer
 from ..i18n import tr
 
@@ -63,7 +63,8 @@ def build() -> share.Target:
                 run = gr.Button(tr("Describe the video"), variant="primary", elem_id="video-run")
             with gr.Column(scale=1):
                 text, data = controls.result_column("video", "Text", 2, examples.video_rows(registry.EMBEDDED),
-                                                    [clip, question, model], example_video)
+                                                    [clip, question, model],
+                                                    exploring.keeping_records(example_video, video=True))
         explorer = Explorer("video", video=True)
     controls.on_generate(run.click, video, [clip, question, model, *decoding_ui.inputs], [text, data],
                          api_name="video", record=explorer.record)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ...pipeline.decoding import Decoding
-from .. import controls, examples, registry, room_api, share, tooldoc
+from .. import controls, examples, exploring, registry, room_api, share, tooldoc
 from ..explorer import Explorer
 from ..i18n import tr
 
@@ -56,7 +56,8 @@ def build() -> share.Target:
                 room = room_api.room_input("vqa")
             with gr.Column(scale=1):
                 rows = examples.vqa_rows(registry.EMBEDDED, registry.default_model("vqa"))
-                text, data = controls.result_column("vqa", "Answer", 1, rows, [image, question, model], example_vqa)
+                text, data = controls.result_column("vqa", "Answer", 1, rows, [image, question, model],
+                                                    exploring.keeping_records(example_vqa))
         explorer = Explorer("vqa")
     inputs = [image, question, model, *decoding_ui.inputs, room]
     controls.on_generate(run.click, vqa, inputs, [text, data], api_name="vqa", record=explorer.record)

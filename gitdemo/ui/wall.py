@@ -38,11 +38,6 @@ CSS = """
 .wall-counts table { border-collapse: collapse; }
 .wall-counts th, .wall-counts td { border: 1px solid #a1a1aa; padding: 2px 10px; text-align: start; }
 .wall-empty { font-size: 1.05em; padding: 12px 0; }
-#room-join, #room-open { background: #4338ca !important; color: #fff !important; }
-#class [data-testid=block-info] { color: #3f3f46 !important; }
-#class [data-testid=block-label] { color: #312e81 !important; }
-#room-word label, #room-mine label { color: #18181b !important; }
-#room-word label.selected, #room-mine label.selected { background: #4338ca !important; color: #fff !important; }
 """.replace("GRADIENT", ", ".join(VIRIDIS))
 
 

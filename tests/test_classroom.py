@@ -61,7 +61,8 @@ def test_a_page_student_builds_the_explorer_of_its_own_caption(app_server, photo
     assert any('role="grid"' in f for f in figures)
     # the page's next click (the 2nd token) in the same session reads the exploration the build kept in gr.State
     values = dict(page.values)
-    values[page.event("caption_explore")["outputs"][1]] = 1  # the chips' value
+    chips_id = next(i for i in page.event("caption_explore")["outputs"] if page.types[i] == "radio")
+    values[chips_id] = 1  # the chips' value (the build's first radio output)
     data = page.inputs("caption_token", values)
     step = student.call("caption_token", data)
     said = f"2 of {len(payload['tokens'])}"

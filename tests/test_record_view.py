@@ -237,7 +237,6 @@ def test_a_cached_example_keeps_its_record_for_everyone(monkeypatch):
     """The example's own generation leaves its exploration for later visitors: no model call when it is clicked."""
     from gitdemo.ui import exploring, registry
     from gitdemo.ui.tabs.caption import example_caption
-
     from test_app_browser import EXAMPLES
 
     monkeypatch.setattr(exploring, "EXAMPLES", exploring.ExampleCache())
@@ -246,7 +245,7 @@ def test_a_cached_example_keeps_its_record_for_everyone(monkeypatch):
     assert payload.record is not None and len(exploring.EXAMPLES._items) == 1
     traces = []
     monkeypatch.setattr(exploring, "exploration", lambda *a, **k: traces.append(1))
-    loaded = registry.CACHE.load(registry.key_of(payload), None, payload.get("precision"))
+    model = registry.CACHE.load(registry.key_of(payload), None, payload.get("precision"))
     plain = dict(payload)  # what the examples cache gives back later: the JSON alone, no record
-    expl = exploring.explore(loaded, path, plain, None)
+    expl = exploring.explore(model, path, plain, None)
     assert traces == [] and expl.text == text and expl.rollout is None

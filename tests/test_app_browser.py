@@ -32,6 +32,19 @@ FLAGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first
 TIMEOUT = 60_000
 
 
+def local_only(app_url: str, leaked: list[str]):
+    """A route handler: requests to the app (and data:/blob: addresses) go through; any other is blocked and
+    listed in `leaked`."""
+    def route(r):
+        url = r.request.url
+        if url.startswith(app_url) or url.startswith(("data:", "blob:")):
+            r.continue_()
+        else:
+            leaked.append(url)
+            r.abort()
+    return route
+
+
 @contextlib.contextmanager
 def local_page(app_url: str, leaked: list[str], path: str = "", **context_options):
     """A page of headless chromium on the app (at `path`, e.g. "/?tab=vqa"); every request elsewhere is blocked and
@@ -40,16 +53,7 @@ def local_page(app_url: str, leaked: list[str], path: str = "", **context_option
         ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
                                                    **context_options)
         ctx.set_default_timeout(TIMEOUT)
-
-        def route(r):
-            url = r.request.url
-            if url.startswith(app_url) or url.startswith(("data:", "blob:")):
-                r.continue_()
-            else:
-                leaked.append(url)
-                r.abort()
-
-        ctx.route("**/*", route)
+        ctx.route("**/*", local_only(app_url, leaked))
         page = ctx.new_page()
         page.goto(app_url + path)
         page.wait_for_selector("#caption-run")

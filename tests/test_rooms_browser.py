@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
-from test_app_browser import CHROMIUM, EXAMPLES, FLAGS, TIMEOUT, TRUTH, _shot  # noqa: E402 - same browser setup
+from test_app_browser import CHROMIUM, EXAMPLES, FLAGS, TIMEOUT, TRUTH, _shot, local_only  # noqa: E402 - same browser setup
 
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 PICTURES = ("scene_00000.png", "scene_00001.png", "scene_00002.png")
@@ -24,13 +24,7 @@ def browser(app_url: str, leaked: list[str]):
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
 
-        def route(r):
-            url = r.request.url
-            if url.startswith(app_url) or url.startswith(("data:", "blob:")):
-                r.continue_()
-            else:
-                leaked.append(url)
-                r.abort()
+        route = local_only(app_url, leaked)
 
         def open_page(path: str = "", **options):
             ctx = b.new_context(viewport=options.pop("viewport", {"width": 1280, "height": 1000}), **options)
